@@ -1,0 +1,224 @@
+/**
+ * `esr`: the analyst's command line for ESR interface files.
+ * Exit codes: 0 valid / done, 1 invalid input, 2 unreadable file or bad usage.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  builtInLayoutIds,
+  detectLayout,
+  EsrReader,
+  EsrWriter,
+  firstLineOf,
+  loadLayout,
+  LayoutError,
+  type CompiledLayout,
+  type Problem,
+  type ReadSummary,
+} from '../codec';
+
+const USAGE = `Usage:
+  esr layouts                                   list the built-in layouts
+  esr inspect FILE [--layout ID|PATH] [--lenient] [--json]
+                                                check a file; exit 0 valid, 1 invalid, 2 unreadable
+  esr to-json FILE [--layout ID|PATH] [--lenient]
+                                                one JSON record per line (header and trailer included)
+  esr write --layout ID|PATH [--eol lf|crlf|cr] [--keep-count]
+                                                JSON records per line on stdin -> file bytes on stdout
+                                                (trailer count recomputed unless --keep-count)
+The layout is detected from the file name or its header when --layout is not given.
+A layout is a built-in id (see "esr layouts") or the path of a trust layout file.`;
+
+class UsageError extends Error {}
+
+interface Io {
+  stdin: Readable;
+  stdout: Writable;
+  stderr: Writable;
+}
+
+interface Args {
+  positional: string[];
+  flags: Record<string, string | true>;
+}
+
+const FLAGS_WITH_VALUE = new Set(['layout', 'eol']);
+const FLAGS = new Set(['layout', 'eol', 'lenient', 'json', 'keep-count', 'help']);
+
+function parseArgs(argv: string[]): Args {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '-h') flags.help = true;
+    else if (a.startsWith('--')) {
+      const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
+      if (!FLAGS.has(name)) throw new UsageError(`unknown option --${name}`);
+      if (FLAGS_WITH_VALUE.has(name)) {
+        const value = inline ?? argv[++i];
+        if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+        flags[name] = value;
+      } else flags[name] = true;
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function layoutFor(args: Args, file?: string): CompiledLayout {
+  const given = args.flags.layout;
+  if (typeof given === 'string') return loadLayout(given);
+  if (!file) throw new UsageError('--layout is required');
+  const detected = detectLayout(file, firstLineOf(file));
+  if (!detected) throw new UsageError(`cannot tell the layout of ${path.basename(file)} from its name or header; give --layout`);
+  return detected;
+}
+
+function checkReadable(file: string | undefined): string {
+  if (!file) throw new UsageError('a FILE is required');
+  const stat = fs.statSync(file); // throws ENOENT etc., reported as unreadable
+  if (!stat.isFile()) throw new UsageError(`${file} is not a file`);
+  return file;
+}
+
+function problemJson(p: Problem) {
+  return { line: p.line, recordType: p.recordType, field: p.field, code: p.code, message: p.message };
+}
+
+function summaryJson(s: ReadSummary) {
+  const f = s.file;
+  return {
+    file: { name: f.name, vpd: f.vpd, subtype: f.subtype, extract: f.extract, date: f.date, sequence: f.sequence },
+    layout: s.layout,
+    eol: s.eol,
+    lines: s.lines,
+    records: s.records,
+    valid: s.valid,
+    errorCount: s.errorCount,
+    warningCount: s.warningCount,
+    errors: s.errors.map(problemJson),
+    warnings: s.warnings.map(problemJson),
+  };
+}
+
+function summaryText(s: ReadSummary): string {
+  const f = s.file;
+  const facts = [f.vpd && `VPD ${f.vpd}`, f.subtype && `subtype ${f.subtype}`, f.extract, f.date && `extract date ${f.date}`, f.sequence !== undefined && `sequence ${f.sequence}`]
+    .filter(Boolean)
+    .join(', ');
+  const lines = [
+    `${f.name ?? '(unnamed)'}: ${s.valid ? 'VALID' : 'INVALID'}`,
+    `  layout ${s.layout}${facts ? '; ' + facts : ''}`,
+    `  ${s.lines} lines, line endings ${s.eol}${s.finalNewline ? '' : ', no line ending after the last line'}`,
+    `  records: ${Object.entries(s.records).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
+  ];
+  for (const p of s.errors) lines.push(`  error: ${p.message}`);
+  if (s.errorCount > s.errors.length) lines.push(`  ... and ${s.errorCount - s.errors.length} more errors`);
+  for (const p of s.warnings) lines.push(`  warning: ${p.message}`);
+  if (s.warningCount > s.warnings.length) lines.push(`  ... and ${s.warningCount - s.warnings.length} more warnings`);
+  return lines.join('\n') + '\n';
+}
+
+async function inspect(args: Args, io: Io): Promise<number> {
+  const file = checkReadable(args.positional[1]);
+  const layout = layoutFor(args, file);
+  const reader = new EsrReader(layout, { fileName: file, lenient: args.flags.lenient === true });
+  reader.resume(); // records are only counted
+  await pipeline(fs.createReadStream(file), reader);
+  const summary = reader.summary();
+  io.stdout.write(args.flags.json ? JSON.stringify(summaryJson(summary), null, 2) + '\n' : summaryText(summary));
+  return summary.valid ? 0 : 1;
+}
+
+async function toJson(args: Args, io: Io): Promise<number> {
+  const file = checkReadable(args.positional[1]);
+  const layout = layoutFor(args, file);
+  const reader = new EsrReader(layout, { fileName: file, lenient: args.flags.lenient === true });
+  reader.on('problem', (p: Problem) => io.stderr.write(`${p.severity}: ${p.message}\n`));
+  const toLines = new Transform({
+    writableObjectMode: true,
+    transform(record, _enc, cb) {
+      cb(null, JSON.stringify(record) + '\n');
+    },
+  });
+  await pipeline(fs.createReadStream(file), reader, toLines, io.stdout, { end: false });
+  return reader.summary().valid ? 0 : 1;
+}
+
+async function write(args: Args, io: Io): Promise<number> {
+  const layout = layoutFor(args);
+  const eol = args.flags.eol;
+  if (eol !== undefined && !['lf', 'crlf', 'cr'].includes(eol as string)) throw new UsageError('--eol must be lf, crlf or cr');
+  const writer = new EsrWriter(layout, {
+    eol: eol as 'lf' | 'crlf' | 'cr' | undefined,
+    trailerCount: args.flags['keep-count'] ? 'keep' : 'recompute',
+  });
+  let lineNo = 0;
+  const lines = readline.createInterface({ input: io.stdin, crlfDelay: Infinity });
+  async function* records() {
+    for await (const line of lines) {
+      lineNo++;
+      if (line.trim() === '') continue;
+      try {
+        yield JSON.parse(line);
+      } catch {
+        throw new InputError(`stdin line ${lineNo}: not valid JSON`);
+      }
+    }
+  }
+  await pipeline(records, writer, io.stdout, { end: false });
+  return 0;
+}
+
+class InputError extends Error {}
+
+function layouts(io: Io): number {
+  const rows = builtInLayoutIds().map((id) => {
+    const l = loadLayout(id).spec;
+    return [id, l.direction, l.title];
+  });
+  const width = Math.max(...rows.map((r) => r[0].length));
+  for (const [id, direction, title] of rows) io.stdout.write(`${id.padEnd(width)}  ${direction.padEnd(8)}  ${title}\n`);
+  return 0;
+}
+
+export async function main(argv: string[], io: Io = process): Promise<number> {
+  try {
+    const args = parseArgs(argv);
+    const command = args.positional[0];
+    if (args.flags.help || command === 'help' || command === undefined) {
+      io.stdout.write(USAGE + '\n');
+      return command === undefined && !args.flags.help ? 2 : 0;
+    }
+    switch (command) {
+      case 'layouts':
+        return layouts(io);
+      case 'inspect':
+        return await inspect(args, io);
+      case 'to-json':
+        return await toJson(args, io);
+      case 'write':
+        return await write(args, io);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (err instanceof UsageError) {
+      io.stderr.write(`esr: ${e.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof LayoutError) {
+      io.stderr.write(`esr: ${e.message}\n`);
+      return 2;
+    }
+    if (e.code && e.syscall) {
+      io.stderr.write(`esr: cannot read ${e.path ?? 'input'} (${e.code})\n`);
+      return 2;
+    }
+    io.stderr.write(`esr: ${e.message}\n`);
+    return 1;
+  }
+}

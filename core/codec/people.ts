@@ -1,0 +1,129 @@
+/**
+ * The person view of a GO stream: each person's rows together (PRA with its ASA/PHA/ADA/VHA/COA/... rows),
+ * and among date-tracked rows the one current at a given date.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import type { CompiledLayout, CompiledRecordType } from './layout';
+import type { EsrRecord } from './reader';
+
+export interface PersonGroup {
+  type: 'person';
+  personId: string;
+  /** The person's rows in file order (PRA, its children, and a PRD when the person is deleted). */
+  records: EsrRecord[];
+}
+
+export interface OtherRecord {
+  type: 'record';
+  /** A row that belongs to no person: HDR, TRL, LCA, ORA, POA, child deletes (ASD ...), unknown types. */
+  record: EsrRecord;
+}
+
+export interface GroupOptions {
+  /**
+   * 'blocks' (default, streaming): rows for one person are consecutive, as in the expenses (EXP) feed, where
+   * each PRA is followed by its children. 'collect': rows may be anywhere (the GDW feed is grouped by record
+   * type); every person is held in memory until the end of the file.
+   */
+  mode?: 'blocks' | 'collect';
+}
+
+/** Object-mode Transform: records in, PersonGroup / OtherRecord items out. */
+export class PersonGrouper extends Transform {
+  private readonly layout: CompiledLayout;
+  private readonly mode: 'blocks' | 'collect';
+  private current?: PersonGroup;
+  private readonly all = new Map<string, PersonGroup>();
+
+  constructor(layout: CompiledLayout, options: GroupOptions = {}) {
+    super({ objectMode: true });
+    this.layout = layout;
+    this.mode = options.mode ?? 'blocks';
+  }
+
+  override _transform(record: EsrRecord, _enc: BufferEncoding, callback: TransformCallback): void {
+    const personId = personIdOf(this.layout, record);
+    if (personId === undefined) {
+      // The trailer closes the last person so that it comes out before the trailer.
+      if (this.mode === 'blocks' && record.recordType === this.layout.trailer?.code) this.flushCurrent();
+      this.push({ type: 'record', record } satisfies OtherRecord);
+    } else if (this.mode === 'collect') {
+      let group = this.all.get(personId);
+      if (!group) this.all.set(personId, (group = { type: 'person', personId, records: [] }));
+      group.records.push(record);
+    } else {
+      if (this.current?.personId !== personId) {
+        this.flushCurrent();
+        this.current = { type: 'person', personId, records: [] };
+      }
+      this.current.records.push(record);
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.flushCurrent();
+    for (const group of this.all.values()) this.push(group);
+    this.all.clear();
+    callback();
+  }
+
+  private flushCurrent(): void {
+    if (this.current) this.push(this.current);
+    this.current = undefined;
+  }
+}
+
+function personIdOf(layout: CompiledLayout, record: EsrRecord): string | undefined {
+  const rt = layout.byCode.get(record.recordType) ?? layout.byDeleteCode.get(record.recordType);
+  if (!rt || rt === layout.header || rt === layout.trailer) return undefined;
+  const isDelete = layout.byDeleteCode.get(record.recordType) === rt;
+  // A delete row carries only its own ID: a person delete (PRD) belongs to that person; other deletes to none.
+  const key = isDelete ? (rt.idField === rt.personField ? rt.idField : undefined) : rt.personField;
+  const v = key ? record[key] : undefined;
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+export interface PersonView {
+  personId: string;
+  /** True when the file deletes the person (PRD). */
+  deleted: boolean;
+  /** For each record type: the rows current at the date (one per ID for date-tracked types), in file order. */
+  current: Record<string, EsrRecord[]>;
+}
+
+function isCurrent(rt: CompiledRecordType, record: EsrRecord, date: string): boolean {
+  const from = rt.effectiveFrom ? record[rt.effectiveFrom] : undefined;
+  const to = rt.effectiveTo ? record[rt.effectiveTo] : undefined;
+  if (typeof from === 'string' && from.slice(0, 10) > date) return false;
+  if (typeof to === 'string' && to.slice(0, 10) < date) return false;
+  return true;
+}
+
+/**
+ * The rows of a person current at `date` (ISO YYYY-MM-DD): rows whose effective dates include the date; where
+ * several rows of one ID are current (overlapping date-tracked rows), the later one in the file wins.
+ * Rows of types without effective dates are all kept; delete rows are left out.
+ */
+export function currentAt(layout: CompiledLayout, group: PersonGroup, date: string): PersonView {
+  const current: Record<string, EsrRecord[]> = {};
+  const byId = new Map<string, number>();
+  let deleted = false;
+  for (const record of group.records) {
+    const rt = layout.byCode.get(record.recordType);
+    if (!rt) {
+      if (layout.byDeleteCode.has(record.recordType)) deleted ||= layout.byDeleteCode.get(record.recordType)!.idField === layout.byDeleteCode.get(record.recordType)!.personField;
+      continue;
+    }
+    if (!isCurrent(rt, record, date)) continue;
+    const list = (current[rt.code] ??= []);
+    const id = rt.idField ? record[rt.idField] : undefined;
+    const slot = typeof id === 'string' ? `${rt.code}\u0000${id}` : undefined;
+    if (slot !== undefined && byId.has(slot)) list[byId.get(slot)!] = record;
+    else {
+      if (slot !== undefined) byId.set(slot, list.length);
+      list.push(record);
+    }
+  }
+  return { personId: group.personId, deleted, current };
+}

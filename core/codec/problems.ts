@@ -1,0 +1,48 @@
+/**
+ * Problems found while reading a file. A message names the file, line, record type and field but never a
+ * field value: ESR files hold personal data.
+ */
+export type ProblemCode =
+  | 'EMPTY_FILE'
+  | 'BLANK_LINE'
+  | 'INVALID_ENCODING'
+  | 'MIXED_LINE_ENDINGS'
+  | 'NO_HEADER'
+  | 'HEADER_INVALID'
+  | 'HEADER_NOT_FIRST'
+  | 'FILE_NAME_INVALID'
+  | 'FILE_NAME_MISMATCH'
+  | 'MISSING_TRAILER'
+  | 'TRAILER_COUNT_MISMATCH'
+  | 'DATA_AFTER_TRAILER'
+  | 'UNKNOWN_RECORD_TYPE'
+  | 'FIELD_COUNT'
+  | 'EXTRA_FIELDS'
+  | 'REQUIRED_FIELD_MISSING'
+  | 'INVALID_DATE'
+  | 'INVALID_TIMESTAMP'
+  | 'INVALID_TIME'
+  | 'INVALID_NUMBER'
+  | 'CSV_SYNTAX';
+
+export type Severity = 'error' | 'warning';
+
+export interface Problem {
+  severity: Severity;
+  code: ProblemCode;
+  /** 1-based line number; 0 for problems of the whole file (e.g. an empty file). */
+  line: number;
+  recordType?: string;
+  /** ESR's field name. */
+  field?: string;
+  /** File name, when the reader was given one. */
+  file?: string;
+  message: string;
+}
+
+export function formatProblem(p: Omit<Problem, 'message'>, detail: string): string {
+  const where = [p.file, p.line ? `line ${p.line}` : undefined, p.recordType, p.field ? `field "${p.field}"` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  return `${where ? where + ': ' : ''}${detail} [${p.code}]`;
+}

@@ -1,0 +1,437 @@
+/**
+ * Streaming reader: bytes in, records out (an object-mode Transform, so backpressure is Node's own).
+ * GO files are split on the delimiter with no quoting at all (`"`, `|`, `,` and spaces are data);
+ * quoted layouts (TA, Expenses v1) parse each line with csv-parse.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import * as path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import type { CompiledField, CompiledLayout, CompiledRecordType } from './layout';
+import { decodeValue, INVALID } from './values';
+import { parseFileName, type FileNameParts } from './file-name';
+import { formatProblem, type Problem, type ProblemCode, type Severity } from './problems';
+
+/** A record: `recordType` plus one property per non-empty field (keys from the layout). */
+export type EsrRecord = { recordType: string } & Record<string, unknown>;
+
+export type LineEndingSeen = 'lf' | 'crlf' | 'cr' | 'mixed' | 'none';
+
+export interface FileInfo {
+  /** The file's name: the transport name when given, else the name inside the header. */
+  name?: string;
+  /** The name written inside the header, when there is one. */
+  headerName?: string;
+  vpd?: string;
+  subtype?: string;
+  extract?: 'full' | 'changes';
+  /** Extract date from the file name, ISO. */
+  date?: string;
+  sequence?: number;
+  /** Every part of the file name the layout's pattern defines. */
+  parts?: FileNameParts;
+}
+
+export interface ReadOptions {
+  /** Accept extra trailing columns, placeholder trailer counts, a non-standard header and blank lines. */
+  lenient?: boolean;
+  /** Transport file name (or path): named in problems and parsed for file facts. */
+  fileName?: string;
+  /** How many problems of each severity summary() keeps (all are emitted as 'problem' events). Default 1000. */
+  keepProblems?: number;
+}
+
+export interface ReadSummary {
+  file: FileInfo;
+  layout: string;
+  eol: LineEndingSeen;
+  finalNewline: boolean;
+  lines: number;
+  /** Lines per record type, header and trailer included. */
+  records: Record<string, number>;
+  valid: boolean;
+  errorCount: number;
+  warningCount: number;
+  errors: Problem[];
+  warnings: Problem[];
+}
+
+/** A line that could not become a valid record; emitted as a 'reject' event, not pushed. */
+export interface Rejected {
+  line: number;
+  recordType: string;
+  /** What could be read of the record (may hold personal data: never log it). */
+  record: EsrRecord;
+  problems: Problem[];
+}
+
+const LF = 0;
+const CRLF = 1;
+const CR = 2;
+const EOL_NAMES: LineEndingSeen[] = ['lf', 'crlf', 'cr'];
+
+const KIND_CODES: Record<string, ProblemCode> = {
+  date: 'INVALID_DATE',
+  timestamp: 'INVALID_TIMESTAMP',
+  time: 'INVALID_TIME',
+  number: 'INVALID_NUMBER',
+};
+
+export class EsrReader extends Transform {
+  readonly layout: CompiledLayout;
+  private readonly lenient: boolean;
+  private readonly fileLabel?: string;
+  private readonly keep: number;
+  private readonly decoder?: StringDecoder;
+  private readonly quoted: boolean;
+  private readonly asciiOnly: boolean;
+  private carry = '';
+  private lineNo = 0;
+  private readonly eolCounts = [0, 0, 0];
+  private finalNewline = true;
+  private bytes = 0;
+  private headerLine = 0;
+  private trailerLine = 0;
+  private trailerCount?: string;
+  private readonly counts: Record<string, number> = Object.create(null);
+  private readonly errors: Problem[] = [];
+  private readonly warnings: Problem[] = [];
+  private errorCount = 0;
+  private warningCount = 0;
+  private pending: Problem[] | undefined;
+  private readonly fileInfo: FileInfo = {};
+
+  constructor(layout: CompiledLayout, options: ReadOptions = {}) {
+    super({ readableObjectMode: true, writableObjectMode: false });
+    this.layout = layout;
+    this.lenient = options.lenient ?? false;
+    this.keep = options.keepProblems ?? 1000;
+    this.quoted = layout.spec.quoting === 'fields';
+    this.asciiOnly = layout.spec.encoding === 'ascii';
+    if (layout.spec.encoding === 'utf8') this.decoder = new StringDecoder('utf8');
+    if (options.fileName) {
+      const base = path.basename(options.fileName);
+      this.fileLabel = base;
+      this.fileInfo.name = base;
+      const parts = parseFileName(layout, base);
+      if (parts) Object.assign(this.fileInfo, factsFromParts(parts));
+    }
+  }
+
+  /** File facts known so far (complete once the header has been read). */
+  get file(): FileInfo {
+    return this.fileInfo;
+  }
+
+  /** Bytes consumed so far (for progress). */
+  get bytesRead(): number {
+    return this.bytes;
+  }
+
+  summary(): ReadSummary {
+    const used = EOL_NAMES.filter((_, i) => this.eolCounts[i] > 0);
+    return {
+      file: { ...this.fileInfo },
+      layout: this.layout.id,
+      eol: used.length === 0 ? 'none' : used.length > 1 ? 'mixed' : used[0],
+      finalNewline: this.finalNewline,
+      lines: this.lineNo,
+      records: { ...this.counts },
+      valid: this.errorCount === 0,
+      errorCount: this.errorCount,
+      warningCount: this.warningCount,
+      errors: [...this.errors],
+      warnings: [...this.warnings],
+    };
+  }
+
+  override _transform(chunk: Buffer | string, _enc: BufferEncoding, callback: TransformCallback): void {
+    try {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      this.bytes += buf.length;
+      const text = this.decoder ? this.decoder.write(buf) : buf.toString("latin1");
+      this.splitLines(text, false);
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      if (this.decoder) this.splitLines(this.decoder.end(), false);
+      this.splitLines('', true);
+      this.finish();
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  /** Splits text into lines at LF, CRLF or bare CR, keeping a partial last line for the next chunk. */
+  private splitLines(text: string, final: boolean): void {
+    const s = this.carry.length ? this.carry + text : text;
+    let pos = 0;
+    let nextLf = s.indexOf('\n');
+    let nextCr = s.indexOf('\r');
+    const len = s.length;
+    for (;;) {
+      if (nextLf !== -1 && nextLf < pos) nextLf = s.indexOf('\n', pos);
+      if (nextCr !== -1 && nextCr < pos) nextCr = s.indexOf('\r', pos);
+      let end: number;
+      let kind: number;
+      if (nextCr !== -1 && (nextLf === -1 || nextCr < nextLf)) {
+        if (nextCr + 1 === len && !final) break; // a CRLF may be split across chunks
+        end = nextCr;
+        kind = s.charCodeAt(nextCr + 1) === 10 ? CRLF : CR;
+      } else if (nextLf !== -1) {
+        end = nextLf;
+        kind = LF;
+      } else break;
+      this.eolCounts[kind]++;
+      this.line(s.slice(pos, end));
+      pos = end + (kind === CRLF ? 2 : 1);
+    }
+    if (final) {
+      this.carry = '';
+      if (pos < len) {
+        this.finalNewline = false;
+        this.line(s.slice(pos));
+      }
+    } else this.carry = pos === 0 ? s : s.slice(pos);
+  }
+
+  private problem(severity: Severity, code: ProblemCode, line: number, detail: string, recordType?: string, field?: string): Problem {
+    const base = { severity, code, line, recordType, field, file: this.fileLabel };
+    const p: Problem = { ...base, message: formatProblem(base, detail) };
+    if (severity === 'error') {
+      this.errorCount++;
+      if (this.errors.length < this.keep) this.errors.push(p);
+    } else {
+      this.warningCount++;
+      if (this.warnings.length < this.keep) this.warnings.push(p);
+    }
+    this.emit('problem', p);
+    return p;
+  }
+
+  /** An error tied to the record being built: collected so the record can be rejected with its problems. */
+  private recordError(code: ProblemCode, line: number, detail: string, recordType: string, field?: string): void {
+    const p = this.problem('error', code, line, detail, recordType, field);
+    (this.pending ??= []).push(p);
+  }
+
+  private line(text: string): void {
+    const line = ++this.lineNo;
+    if (text.length === 0) {
+      this.problem(this.lenient ? 'warning' : 'error', 'BLANK_LINE', line, 'blank line');
+      return;
+    }
+    if (this.asciiOnly ? /[^\x00-\x7f]/.test(text) : this.decoder !== undefined && text.includes('\ufffd')) {
+      this.problem('error', 'INVALID_ENCODING', line, `bytes that are not valid ${this.layout.spec.encoding}`);
+    }
+    let fields: string[];
+    if (this.quoted) {
+      try {
+        fields = (parseCsv(text, { delimiter: this.layout.spec.delimiter, relax_column_count: true, relax_quotes: true }) as string[][])[0] ?? [''];
+      } catch (err) {
+        this.problem('error', 'CSV_SYNTAX', line, `cannot split the line into fields (${(err as { code?: string }).code ?? 'parse error'})`);
+        return;
+      }
+    } else fields = text.split(this.layout.spec.delimiter);
+    this.fields(fields, line);
+  }
+
+  private fields(fields: string[], line: number): void {
+    const code = fields[0];
+    this.counts[code] = (this.counts[code] ?? 0) + 1;
+    const layout = this.layout;
+    if (this.trailerLine) {
+      this.problem('error', 'DATA_AFTER_TRAILER', line, `line after the ${layout.trailer!.code} trailer`, code);
+    }
+    if (layout.header && code === layout.header.code) return this.header(fields, line);
+    if (layout.trailer && code === layout.trailer.code) return this.trailer(fields, line);
+    const rt = layout.byCode.get(code);
+    if (rt) return this.deliver(this.record(rt, fields, line), line, code);
+    const deleted = layout.byDeleteCode.get(code);
+    if (deleted) return this.deliver(this.deleteRecord(deleted, code, fields, line), line, code);
+    this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `record type not in layout ${layout.id}; kept as raw values`, code);
+    this.deliver({ recordType: code, values: fields.slice(1) }, line, code);
+  }
+
+  private deliver(record: EsrRecord, line: number, recordType: string): void {
+    if (this.pending) {
+      const rejected: Rejected = { line, recordType, record, problems: this.pending };
+      this.pending = undefined;
+      this.emit('reject', rejected);
+      return;
+    }
+    this.push(record);
+  }
+
+  private record(rt: CompiledRecordType, fields: string[], line: number): EsrRecord {
+    const code = rt.code;
+    const n = fields.length;
+    if (rt.opaque) {
+      if (!rt.counts.includes(n)) this.countProblem(rt, n, line);
+      return { recordType: code, values: fields.slice(1) };
+    }
+    const rec: EsrRecord = { recordType: code };
+    let limit = n;
+    if (!rt.counts.includes(n)) {
+      if (n > rt.maxCount && this.lenient) {
+        this.problem('warning', 'EXTRA_FIELDS', line, `${n} fields where the layout has ${rt.maxCount}; extra fields kept`, code);
+        rec._extra = fields.slice(rt.maxCount);
+        limit = rt.maxCount;
+      } else {
+        this.countProblem(rt, n, line);
+        limit = Math.min(n, rt.maxCount);
+      }
+    } else if (n !== rt.defaultCount) rec._fieldCount = n;
+    this.decodeFields(rt, fields, limit, rec, line);
+    return rec;
+  }
+
+  private decodeFields(rt: CompiledRecordType, fields: string[], limit: number, rec: EsrRecord, line: number): void {
+    const defs = rt.fields;
+    for (let i = 1; i < limit; i++) {
+      const v = fields[i];
+      const f = defs[i - 1];
+      if (v === '') {
+        if (f.required) this.missing(rt, f, line);
+        continue;
+      }
+      if (f.kind === 'text') {
+        rec[f.key] = v;
+        continue;
+      }
+      const d = decodeValue(f, v);
+      if (d === INVALID) this.invalid(rt, f, line);
+      else rec[f.key] = d;
+    }
+    for (let i = Math.max(limit, 1) - 1; i < defs.length; i++) {
+      if (defs[i].required) this.missing(rt, defs[i], line);
+    }
+  }
+
+  private missing(rt: CompiledRecordType, f: CompiledField, line: number): void {
+    this.recordError('REQUIRED_FIELD_MISSING', line, `required field (position ${f.pos}) is empty`, rt.code, f.name);
+  }
+
+  private invalid(rt: CompiledRecordType, f: CompiledField, line: number): void {
+    const form = f.kind === 'time' ? 'HH:MM' : f.kind === 'number' ? 'a number' : f.format + (f.allowDateOnly ? ' or YYYYMMDD' : '');
+    this.recordError(KIND_CODES[f.kind], line, `value (position ${f.pos}) is not ${form}`, rt.code, f.name);
+  }
+
+  private countProblem(rt: CompiledRecordType, n: number, line: number): void {
+    const want = rt.counts.join(' or ');
+    this.recordError('FIELD_COUNT', line, `${n} fields where the layout has ${want}`, rt.code);
+  }
+
+  private deleteRecord(rt: CompiledRecordType, code: string, fields: string[], line: number): EsrRecord {
+    const rec: EsrRecord = { recordType: code };
+    if (fields.length !== 2) {
+      this.recordError('FIELD_COUNT', line, `${fields.length} fields where a delete row has 2`, code);
+    }
+    const idField = rt.fieldsByKey.get(rt.idField!)!;
+    if (!fields[1]) this.recordError('REQUIRED_FIELD_MISSING', line, 'a delete row must carry the ID', code, idField.name);
+    else rec[idField.key] = fields[1];
+    return rec;
+  }
+
+  private header(fields: string[], line: number): void {
+    const h = this.layout.header!;
+    if (line !== 1) {
+      this.recordError('HEADER_NOT_FIRST', line, `${h.code} is allowed only on the first line`, h.code);
+      return this.deliver({ recordType: h.code, values: fields.slice(1) }, line, h.code);
+    }
+    if (!h.counts.includes(fields.length)) {
+      // Not a real header: lenient mode keeps it as raw values and reads the rest as a fragment (no trailer needed).
+      const detail = `${fields.length} fields where the layout's header has ${h.counts.join(' or ')}`;
+      if (!this.lenient) this.recordError('HEADER_INVALID', line, detail, h.code);
+      else this.problem('warning', 'HEADER_INVALID', line, detail + '; kept as raw values', h.code);
+      return this.deliver({ recordType: h.code, values: fields.slice(1) }, line, h.code);
+    }
+    this.headerLine = line;
+    const rec: EsrRecord = { recordType: h.code };
+    this.decodeFields(h, fields, fields.length, rec, line);
+    const nameField = h.fileNameField;
+    const headerName = nameField ? rec[nameField] : undefined;
+    if (typeof headerName === 'string') {
+      this.fileInfo.headerName = headerName;
+      const parts = parseFileName(this.layout, headerName);
+      if (!parts) {
+        const fieldName = h.fieldsByKey.get(nameField!)!.name;
+        this.problem(this.lenient ? 'warning' : 'error', 'FILE_NAME_INVALID', line, `file name does not match ${this.layout.spec.fileName?.pattern}`, h.code, fieldName);
+      } else {
+        if (this.fileInfo.name && this.fileInfo.name !== headerName) {
+          this.problem('warning', 'FILE_NAME_MISMATCH', line, 'the name inside the header differs from the file name', h.code);
+        }
+        Object.assign(this.fileInfo, factsFromParts(parts));
+      }
+      this.fileInfo.name ??= headerName;
+    }
+    this.emit('header', this.file);
+    this.deliver(rec, line, h.code);
+  }
+
+  private trailer(fields: string[], line: number): void {
+    const t = this.layout.trailer!;
+    if (this.trailerLine) return this.deliver({ recordType: t.code, values: fields.slice(1) }, line, t.code);
+    this.trailerLine = line;
+    const rec: EsrRecord = { recordType: t.code };
+    if (!t.counts.includes(fields.length)) {
+      this.countProblem(t, fields.length, line);
+      return this.deliver({ recordType: t.code, values: fields.slice(1) }, line, t.code);
+    }
+    this.decodeFields(t, fields, fields.length, rec, line);
+    const count = rec[t.countField];
+    if (typeof count === 'string') this.trailerCount = count;
+    this.deliver(rec, line, t.code);
+  }
+
+  private finish(): void {
+    const layout = this.layout;
+    if (this.lineNo === 0) {
+      this.problem('error', 'EMPTY_FILE', 0, 'the file is empty');
+      return;
+    }
+    const eolUsed = this.eolCounts.filter((c) => c > 0).length;
+    if (eolUsed > 1) this.problem('warning', 'MIXED_LINE_ENDINGS', 0, 'the file mixes line endings');
+    if (layout.header && !this.headerLine) {
+      this.problem('warning', 'NO_HEADER', 0, `no ${layout.header.code} header: read as a fragment of an extract`);
+    }
+    if (!layout.trailer) return;
+    const tcode = layout.trailer.code;
+    if (!this.trailerLine) {
+      if (this.headerLine) this.problem('error', 'MISSING_TRAILER', this.lineNo, `no ${tcode} trailer: the file may be cut short`, tcode);
+      return;
+    }
+    if (this.trailerCount === undefined) return;
+    const count = layout.trailer.count;
+    const expected = count === 'allLines' ? this.lineNo : count.recordTypes.reduce((sum, c) => sum + (this.counts[c] ?? 0), 0);
+    if (Number(this.trailerCount) !== expected) {
+      const field = layout.trailer.fieldsByKey.get(layout.trailer.countField)!.name;
+      const what = count === 'allLines' ? 'lines in the file' : `${count.recordTypes.join('/')} lines`;
+      this.problem(
+        this.lenient ? 'warning' : 'error',
+        'TRAILER_COUNT_MISMATCH',
+        this.trailerLine,
+        `trailer count is ${this.trailerCount} but there are ${expected} ${what}`,
+        tcode,
+        field,
+      );
+    }
+  }
+}
+
+function factsFromParts(parts: FileNameParts): FileInfo {
+  const info: FileInfo = { parts };
+  if (typeof parts.vpd === 'string') info.vpd = parts.vpd;
+  if (typeof parts.subtype === 'string') info.subtype = parts.subtype;
+  if (parts.extractType === 'F') info.extract = 'full';
+  if (parts.extractType === 'C') info.extract = 'changes';
+  if (typeof parts.date === 'string') info.date = parts.date;
+  if (typeof parts.sequence === 'number') info.sequence = parts.sequence;
+  return info;
+}

@@ -1,0 +1,271 @@
+/**
+ * Streaming writer: records in, exact file bytes out. The header is the first record when it is a header
+ * record, else built from `options.header`; the trailer's count is always computed. A value the layout cannot
+ * carry is an error naming the record and field, never a silent `?` or a shifted column.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import type { CompiledField, CompiledLayout, CompiledRecordType } from './layout';
+import type { LineEnding } from './layout-types';
+import { encodeValue, expectedForm, INVALID } from './values';
+import type { EsrRecord } from './reader';
+
+export type WriteErrorCode =
+  | 'NOT_A_RECORD'
+  | 'UNKNOWN_RECORD_TYPE'
+  | 'UNKNOWN_FIELD'
+  | 'REQUIRED_FIELD_MISSING'
+  | 'INVALID_VALUE'
+  | 'DELIMITER_IN_VALUE'
+  | 'QUOTE_IN_VALUE'
+  | 'LINE_BREAK_IN_VALUE'
+  | 'UNREPRESENTABLE_CHARACTER'
+  | 'FIELD_COUNT'
+  | 'HEADER_NOT_FIRST'
+  | 'RECORD_AFTER_TRAILER';
+
+export class EsrWriteError extends Error {
+  constructor(
+    readonly code: WriteErrorCode,
+    /** 1-based number of the record in the input. */
+    readonly recordNumber: number,
+    readonly recordType: string | undefined,
+    /** ESR's field name. */
+    readonly field: string | undefined,
+    detail: string,
+  ) {
+    const where = [`record ${recordNumber}`, recordType, field ? `field "${field}"` : undefined].filter(Boolean).join(', ');
+    super(`${where}: ${detail} [${code}]`);
+    this.name = 'EsrWriteError';
+  }
+}
+
+export interface WriteOptions {
+  /** Line ending; defaults to the layout's. */
+  eol?: LineEnding;
+  /** Header values (record keys) used when the input does not start with a header record. */
+  header?: Record<string, unknown>;
+  /** 'recompute' (default) writes the real count; 'keep' keeps a count given in an input trailer record. */
+  trailerCount?: 'recompute' | 'keep';
+  /** Report invalid records as 'reject' events and leave them out instead of failing the file. */
+  skipInvalid?: boolean;
+}
+
+const EOL_TEXT: Record<LineEnding, string> = { lf: '\n', crlf: '\r\n', cr: '\r' };
+const FLUSH_AT = 64 * 1024;
+
+export class EsrWriter extends Transform {
+  readonly layout: CompiledLayout;
+  private readonly eol: string;
+  private readonly options: WriteOptions;
+  private readonly maxCode: number;
+  private out = '';
+  private lines = 0;
+  private recordNumber = 0;
+  private headerValues?: Record<string, unknown>;
+  private trailerInput?: EsrRecord;
+  private readonly counts: Record<string, number> = Object.create(null);
+
+  constructor(layout: CompiledLayout, options: WriteOptions = {}) {
+    super({ writableObjectMode: true, readableObjectMode: false });
+    this.layout = layout;
+    this.options = options;
+    this.eol = EOL_TEXT[options.eol ?? layout.spec.lineEnding];
+    this.maxCode = { latin1: 0xff, ascii: 0x7f, utf8: Infinity }[layout.spec.encoding];
+  }
+
+  /** Lines written so far per record type (header and trailer included). */
+  get recordCounts(): Record<string, number> {
+    return { ...this.counts };
+  }
+
+  override _transform(record: unknown, _enc: BufferEncoding, callback: TransformCallback): void {
+    try {
+      this.recordNumber++;
+      this.writeRecord(record);
+      if (this.out.length >= FLUSH_AT) this.flushOut();
+      callback();
+    } catch (err) {
+      if (err instanceof EsrWriteError && this.options.skipInvalid) {
+        this.emit('reject', { recordNumber: this.recordNumber, record, error: err });
+        callback();
+      } else callback(err as Error);
+    }
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      if (this.recordNumber === 0 && this.options.header) this.writeHeader({ recordType: this.layout.header?.code ?? '', ...this.options.header });
+      this.writeTrailer();
+      if (this.lines > 0 && this.layout.spec.finalNewline) this.out += this.eol;
+      this.flushOut();
+      callback();
+    } catch (err) {
+      callback(err as Error);
+    }
+  }
+
+  private flushOut(): void {
+    if (!this.out) return;
+    this.push(Buffer.from(this.out, this.layout.spec.encoding === 'utf8' ? 'utf8' : 'latin1'));
+    this.out = '';
+  }
+
+  private fail(code: WriteErrorCode, recordType: string | undefined, field: string | undefined, detail: string): never {
+    throw new EsrWriteError(code, this.recordNumber, recordType, field, detail);
+  }
+
+  private writeRecord(input: unknown): void {
+    if (typeof input !== 'object' || input === null || typeof (input as EsrRecord).recordType !== 'string') {
+      this.fail('NOT_A_RECORD', undefined, undefined, 'expected an object with a recordType');
+    }
+    const record = input as EsrRecord;
+    const code = record.recordType;
+    const { header, trailer } = this.layout;
+    if (this.trailerInput) this.fail('RECORD_AFTER_TRAILER', code, undefined, 'no record may follow the trailer');
+    if (header && code === header.code) {
+      if (this.lines > 0) this.fail('HEADER_NOT_FIRST', code, undefined, 'the header must be the first record');
+      return this.writeHeader(record);
+    }
+    if (this.lines === 0 && this.options.header) this.writeHeader({ recordType: header?.code ?? '', ...this.options.header });
+    if (trailer && code === trailer.code) {
+      this.trailerInput = record;
+      return;
+    }
+    const rt = this.layout.byCode.get(code);
+    if (rt && !rt.opaque) return this.line(code, this.encodeFields(rt, record));
+    const deleted = this.layout.byDeleteCode.get(code);
+    if (deleted) return this.line(code, this.encodeDelete(deleted, record));
+    if (Array.isArray(record.values)) return this.line(code, this.encodeRaw(code, record));
+    this.fail('UNKNOWN_RECORD_TYPE', code, undefined, `record type not in layout ${this.layout.id}`);
+  }
+
+  private writeHeader(record: EsrRecord): void {
+    const header = this.layout.header;
+    if (!header) this.fail('UNKNOWN_RECORD_TYPE', record.recordType, undefined, `layout ${this.layout.id} has no header`);
+    // A raw header (values only, as lenient reading keeps a non-standard one) starts a fragment: no trailer.
+    if (Array.isArray(record.values)) return this.line(header.code, this.encodeRaw(header.code, record));
+    this.headerValues = record;
+    this.line(header.code, this.encodeFields(header, record));
+  }
+
+  private writeTrailer(): void {
+    const trailer = this.layout.trailer;
+    if (!trailer) {
+      if (this.trailerInput) this.fail('UNKNOWN_RECORD_TYPE', this.trailerInput.recordType, undefined, `layout ${this.layout.id} has no trailer`);
+      return;
+    }
+    // A fragment (no header and no trailer given) stays a fragment.
+    if (!this.headerValues && !this.trailerInput) return;
+    const given: Record<string, unknown> = this.trailerInput ?? {};
+    const values: EsrRecord = { recordType: trailer.code };
+    for (const f of trailer.fields) {
+      if (given[f.key] !== undefined) values[f.key] = given[f.key];
+      else if (this.headerValues?.[f.key] !== undefined) values[f.key] = this.headerValues[f.key];
+    }
+    const keep = this.options.trailerCount === 'keep' && given[trailer.countField] !== undefined;
+    if (!keep) {
+      const count = trailer.count;
+      values[trailer.countField] = String(
+        count === 'allLines' ? this.lines + 1 : count.recordTypes.reduce((sum, c) => sum + (this.counts[c] ?? 0), 0),
+      );
+    }
+    this.recordNumber++;
+    this.line(trailer.code, this.encodeFields(trailer, values));
+  }
+
+  private line(code: string, fields: string[]): void {
+    if (this.lines > 0) this.out += this.eol;
+    this.out += fields.join(this.layout.spec.delimiter);
+    this.lines++;
+    this.counts[code] = (this.counts[code] ?? 0) + 1;
+  }
+
+  private encodeFields(rt: CompiledRecordType, record: EsrRecord): string[] {
+    for (const key of Object.keys(record)) {
+      if (key !== 'recordType' && key !== '_fieldCount' && key !== '_extra' && !rt.fieldsByKey.has(key)) {
+        this.fail('UNKNOWN_FIELD', rt.code, undefined, `"${key}" is not a field of ${rt.code} in layout ${this.layout.id}`);
+      }
+    }
+    let count = rt.defaultCount;
+    if (record._fieldCount !== undefined) {
+      if (!rt.counts.includes(record._fieldCount as number)) {
+        this.fail('FIELD_COUNT', rt.code, undefined, `_fieldCount must be one of ${rt.counts.join(', ')}`);
+      }
+      count = record._fieldCount as number;
+    }
+    const out: string[] = [record.recordType];
+    for (const f of rt.fields) {
+      const value = record[f.key];
+      const text = this.encodeField(rt.code, f, value);
+      if (f.pos > count) {
+        if (text !== '') this.fail('FIELD_COUNT', rt.code, f.name, `has a value but the record is written with ${count} fields`);
+        continue;
+      }
+      out.push(text);
+    }
+    if (record._extra !== undefined) {
+      if (!Array.isArray(record._extra)) this.fail('FIELD_COUNT', rt.code, undefined, '_extra must be an array');
+      for (const v of record._extra as unknown[]) out.push(this.checkText(rt.code, 'extra field', String(v ?? ''), false));
+    }
+    return out;
+  }
+
+  private encodeField(code: string, f: CompiledField, value: unknown): string {
+    if (value === undefined || value === '') {
+      if (f.required) this.fail('REQUIRED_FIELD_MISSING', code, f.name, 'required field is empty');
+      return f.quoted && this.layout.spec.quoteEmpty ? '""' : '';
+    }
+    const text = encodeValue(f, value);
+    if (text === INVALID) this.fail('INVALID_VALUE', code, f.name, `expected ${expectedForm(f)}`);
+    return this.checkText(code, f.name, text, f.quoted);
+  }
+
+  private checkText(code: string, field: string, text: string, quoted: boolean): string {
+    if (/[\r\n]/.test(text)) this.fail('LINE_BREAK_IN_VALUE', code, field, 'a value cannot contain a line break');
+    if (quoted) {
+      if (text.includes('"')) this.fail('QUOTE_IN_VALUE', code, field, 'a quoted value cannot contain a double quote');
+    } else if (text.includes(this.layout.spec.delimiter)) {
+      this.fail('DELIMITER_IN_VALUE', code, field, `the value contains the delimiter "${this.layout.spec.delimiter}", which this layout cannot carry`);
+    } else if (this.layout.spec.quoting === 'fields' && text.startsWith('"')) {
+      this.fail('QUOTE_IN_VALUE', code, field, 'an unquoted value cannot start with a double quote');
+    }
+    for (let i = 0; i < text.length; i++) {
+      if (text.charCodeAt(i) > this.maxCode) {
+        this.fail('UNREPRESENTABLE_CHARACTER', code, field, `character ${i + 1} of the value cannot be written in ${this.layout.spec.encoding}`);
+      }
+    }
+    return quoted ? `"${text}"` : text;
+  }
+
+  private encodeDelete(rt: CompiledRecordType, record: EsrRecord): string[] {
+    const idField = rt.fieldsByKey.get(rt.idField!)!;
+    for (const key of Object.keys(record)) {
+      if (key !== 'recordType' && key !== idField.key) this.fail('UNKNOWN_FIELD', record.recordType, undefined, `a delete row carries only ${idField.key}`);
+    }
+    const id = record[idField.key];
+    if (id === undefined || id === '') this.fail('REQUIRED_FIELD_MISSING', record.recordType, idField.name, 'a delete row must carry the ID');
+    return [record.recordType, this.checkText(record.recordType, idField.name, String(id), false)];
+  }
+
+  private encodeRaw(code: string, record: EsrRecord): string[] {
+    const values = record.values as unknown[];
+    return [code, ...values.map((v, i) => this.checkText(code, `value ${i + 2}`, String(v ?? ''), false))];
+  }
+}
+
+/** Writes records to one Buffer (small files, tests). */
+export async function writeToBuffer(layout: CompiledLayout, records: Iterable<unknown> | AsyncIterable<unknown>, options?: WriteOptions): Promise<Buffer> {
+  const writer = new EsrWriter(layout, options);
+  const chunks: Buffer[] = [];
+  writer.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    writer.on('end', resolve);
+    writer.on('error', reject);
+  });
+  for await (const r of records) {
+    if (!writer.write(r)) await new Promise((resolve) => writer.once('drain', resolve));
+  }
+  writer.end();
+  await done;
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,25 @@
+// Copies the non-TypeScript files the compiled code needs (built-in layouts, node editor HTML) into dist/.
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const copies = [
+  { from: 'core/codec/layouts', to: 'dist/core/codec/layouts', ext: '.json' },
+  { from: 'nodes', to: 'dist/nodes', ext: '.html' },
+];
+
+function copyTree(from, to, ext) {
+  if (!fs.existsSync(from)) return;
+  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, entry.name);
+    const dst = path.join(to, entry.name);
+    if (entry.isDirectory()) copyTree(src, dst, ext);
+    else if (entry.name.endsWith(ext)) {
+      fs.mkdirSync(to, { recursive: true });
+      fs.copyFileSync(src, dst);
+    }
+  }
+}
+
+for (const c of copies) copyTree(path.join(root, c.from), path.join(root, c.to), c.ext);
