@@ -18,39 +18,44 @@ function digitsAt(s: string, start: number, count: number): boolean {
   return true;
 }
 
+/** Two digits at `i` as a number (caller has checked they are digits). */
+function two(s: string, i: number): number {
+  return (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+}
+
 function validDate(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1 || d > DAYS_IN_MONTH[m - 1]) return false;
   return m !== 2 || d < 29 || (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0));
 }
 
-/** "20240101" -> "2024-01-01"; "00000000" -> null. */
+/** "20240101" -> "2024-01-01"; "00000000" -> null. Hot path: char codes, no regular expressions. */
 function decodeDate(s: string): string | null | typeof INVALID {
   if (s.length !== 8 || !digitsAt(s, 0, 8)) return INVALID;
-  if (s === '00000000') return null;
-  const y = +s.slice(0, 4);
-  const m = +s.slice(4, 6);
-  const d = +s.slice(6, 8);
+  const y = two(s, 0) * 100 + two(s, 2);
+  const m = two(s, 4);
+  const d = two(s, 6);
+  if (y === 0 && m === 0 && d === 0) return null;
   if (!validDate(y, m, d)) return INVALID;
-  return `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}`;
+  return s.slice(0, 4) + '-' + s.slice(4, 6) + '-' + s.slice(6, 8);
 }
 
-function validTime(h: string, m: string, sec: string): boolean {
-  return +h < 24 && +m < 60 && +sec < 60;
+function validTime(h: number, m: number, sec: number): boolean {
+  return h < 24 && m < 60 && sec < 60;
 }
 
 /** "20261120 101010" (or "20261120101010") -> "2026-11-20T10:10:10". */
 function decodeTimestamp(s: string, separated: boolean, allowDateOnly: boolean): string | null | typeof INVALID {
   if (allowDateOnly && s.length === 8) return decodeDate(s);
-  const timeAt = separated ? 9 : 8;
-  if (s.length !== timeAt + 6 || !digitsAt(s, timeAt, 6)) return INVALID;
+  const t = separated ? 9 : 8;
+  if (s.length !== t + 6 || !digitsAt(s, t, 6)) return INVALID;
   if (separated && s.charCodeAt(8) !== 32) return INVALID;
   const date = decodeDate(s.slice(0, 8));
-  const hh = s.slice(timeAt, timeAt + 2);
-  const mm = s.slice(timeAt + 2, timeAt + 4);
-  const ss = s.slice(timeAt + 4, timeAt + 6);
-  if (date === null) return hh === '00' && mm === '00' && ss === '00' ? null : INVALID;
+  const hh = two(s, t);
+  const mm = two(s, t + 2);
+  const ss = two(s, t + 4);
+  if (date === null) return hh === 0 && mm === 0 && ss === 0 ? null : INVALID;
   if (date === INVALID || !validTime(hh, mm, ss)) return INVALID;
-  return `${date}T${hh}:${mm}:${ss}`;
+  return date + 'T' + s.slice(t, t + 2) + ':' + s.slice(t + 2, t + 4) + ':' + s.slice(t + 4, t + 6);
 }
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
@@ -64,7 +69,7 @@ export function decodeValue(field: CompiledField, s: string): string | null | ty
     case 'timestamp':
       return decodeTimestamp(s, field.format === 'YYYYMMDD HHMMSS', field.allowDateOnly);
     case 'time':
-      return s.length === 5 && s[2] === ':' && digitsAt(s, 0, 2) && digitsAt(s, 3, 2) && validTime(s.slice(0, 2), s.slice(3), '0')
+      return s.length === 5 && s[2] === ':' && digitsAt(s, 0, 2) && digitsAt(s, 3, 2) && validTime(two(s, 0), two(s, 3), 0)
         ? s
         : INVALID;
     case 'number':
@@ -118,7 +123,7 @@ export function encodeValue(field: CompiledField, v: unknown): string | typeof I
       const d = ISO_DATE.exec(v);
       if (d && field.allowDateOnly && validDate(+d[1], +d[2], +d[3])) return d[1] + d[2] + d[3];
       const m = ISO_DATETIME.exec(v);
-      if (!m || !validDate(+m[1], +m[2], +m[3]) || !validTime(m[4], m[5], m[6])) return INVALID;
+      if (!m || !validDate(+m[1], +m[2], +m[3]) || !validTime(+m[4], +m[5], +m[6])) return INVALID;
       return `${m[1]}${m[2]}${m[3]}${sep}${m[4]}${m[5]}${m[6]}`;
     }
   }
