@@ -19,6 +19,8 @@ export interface FieldSpec {
   format?: 'YYYYMMDD' | 'YYYYMMDD HHMMSS' | 'YYYYMMDDHHMMSS';
   /** timestamp only: a bare YYYYMMDD date is also accepted (sources disagree, e.g. PRA Last Update Date). */
   allowDateOnly?: boolean;
+  /** Written when a record has no value for the field (e.g. "0" for TA's FTR field 3). */
+  default?: string;
   /** Where the sources disagree or a fact is uncertain. */
   note?: string;
 }

@@ -26,6 +26,7 @@ export interface CompiledField {
   quoted: boolean;
   format: string;
   allowDateOnly: boolean;
+  default?: string;
   /** 1-based position in the line; the record type is position 1. */
   pos: number;
 }
@@ -162,7 +163,7 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
       const fp = `${p}[${i}]`;
       const f = obj(raw, fp);
       for (const k of Object.keys(f)) {
-        if (!['name', 'key', 'kind', 'required', 'spare', 'quoted', 'format', 'allowDateOnly', 'note'].includes(k)) {
+        if (!['name', 'key', 'kind', 'required', 'spare', 'quoted', 'format', 'allowDateOnly', 'default', 'note'].includes(k)) {
           fail(`${fp}.${k}`, 'unknown property');
         }
       }
@@ -179,6 +180,7 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
       const quoted = bool(f, 'quoted', fp);
       if (quoted && quoting !== 'fields') fail(`${fp}.quoted`, 'only in layouts with "quoting": "fields"');
       if (f.note !== undefined && typeof f.note !== 'string') fail(`${fp}.note`, 'must be a string');
+      if (f.default !== undefined && typeof f.default !== 'string') fail(`${fp}.default`, 'must be a string');
       return {
         name,
         key,
@@ -188,6 +190,7 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
         quoted,
         format,
         allowDateOnly: bool(f, 'allowDateOnly', fp),
+        default: f.default as string | undefined,
         pos: i + 2,
       };
     });

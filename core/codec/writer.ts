@@ -3,7 +3,8 @@
  * record, else built from `options.header`; the trailer's count is always computed. A value the layout cannot
  * carry is an error naming the record and field, never a silent `?` or a shifted column.
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { CompiledField, CompiledLayout, CompiledRecordType } from './layout';
 import type { LineEnding } from './layout-types';
 import { encodeValue, expectedForm, INVALID } from './values';
@@ -211,6 +212,7 @@ export class EsrWriter extends Transform {
   }
 
   private encodeField(code: string, f: CompiledField, value: unknown): string {
+    if (value === undefined && f.default !== undefined) value = f.default;
     if (value === undefined || value === '') {
       if (f.required) this.fail('REQUIRED_FIELD_MISSING', code, f.name, 'required field is empty');
       return f.quoted && this.layout.spec.quoteEmpty ? '""' : '';
@@ -255,17 +257,16 @@ export class EsrWriter extends Transform {
 
 /** Writes records to one Buffer (small files, tests). */
 export async function writeToBuffer(layout: CompiledLayout, records: Iterable<unknown> | AsyncIterable<unknown>, options?: WriteOptions): Promise<Buffer> {
-  const writer = new EsrWriter(layout, options);
   const chunks: Buffer[] = [];
-  writer.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    writer.on('end', resolve);
-    writer.on('error', reject);
-  });
-  for await (const r of records) {
-    if (!writer.write(r)) await new Promise((resolve) => writer.once('drain', resolve));
-  }
-  writer.end();
-  await done;
+  await pipeline(
+    Readable.from(records, { objectMode: true }),
+    new EsrWriter(layout, options),
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk);
+        cb();
+      },
+    }),
+  );
   return Buffer.concat(chunks);
 }
