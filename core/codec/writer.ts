@@ -188,7 +188,12 @@ export class EsrWriter extends Transform {
       }
     }
     let count = rt.defaultCount;
-    if (record._fieldCount !== undefined) {
+    if (record._fieldCount === undefined && rt.counts.length > 1) {
+      // A value beyond the default count picks the smallest known variant that holds it (e.g. TA ATT 43).
+      let needed = 0;
+      for (const f of rt.fields) if (f.pos > needed && record[f.key] !== undefined && record[f.key] !== '') needed = f.pos;
+      if (needed > count) count = Math.min(...rt.counts.filter((c) => c >= needed));
+    } else if (record._fieldCount !== undefined) {
       if (!rt.counts.includes(record._fieldCount as number)) {
         this.fail('FIELD_COUNT', rt.code, undefined, `_fieldCount must be one of ${rt.counts.join(', ')}`);
       }
