@@ -1,0 +1,130 @@
+/** The `esr` command line, run as an analyst would run it. */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ROOT, goFile, goLine } from './helpers';
+
+const BIN = path.join(ROOT, 'bin', 'esr.js');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-cli-'));
+
+function esr(args: string[], input?: Buffer) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'buffer' });
+  return { code: r.status, stdout: r.stdout, out: r.stdout.toString('latin1'), err: r.stderr.toString('utf8') };
+}
+
+function file(name: string, text: string, eol?: string): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, Buffer.from(eol ? text.replace(/\n/g, eol) : text, 'latin1'));
+  return p;
+}
+
+const PRA = goLine('PRA', 44, { 2: '1001', 3: '20200101', 5: '2001', 7: 'Müller', 8: 'Ann', 39: '20200101 101010' });
+const ASA = goLine('ASA', 51, { 2: '1001', 3: 'A1', 4: '20200101', 8: '2001' });
+const GOOD = file('GO_123_GDW_GOC_20261120_00000007.DAT', goFile([PRA, ASA]));
+
+describe('esr CLI', () => {
+  it('lists the built-in layouts with id, title and direction', () => {
+    const r = esr(['layouts']);
+    assert.equal(r.code, 0);
+    for (const id of ['go-gdw', 'go-exp', 'exp-v1', 'ta', 'gdr']) assert.match(r.out, new RegExp(`^${id} `, 'm'));
+    assert.match(r.out, /^ta\s+inbound\s+/m);
+    assert.match(r.out, /^go-gdw\s+outbound\s+/m);
+  });
+
+  it('inspect: exit 0 for a valid file, with the layout detected from the name', () => {
+    const r = esr(['inspect', GOOD]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /VALID/);
+    assert.match(r.out, /layout go-gdw; VPD 123, subtype GDW, changes, extract date 2026-11-20, sequence 7/);
+  });
+
+  it('inspect --json prints the documented object', () => {
+    const r = esr(['inspect', GOOD, '--json']);
+    assert.equal(r.code, 0);
+    const j = JSON.parse(r.out);
+    assert.deepEqual(j.file, { name: 'GO_123_GDW_GOC_20261120_00000007.DAT', vpd: '123', subtype: 'GDW', extract: 'changes', date: '2026-11-20', sequence: 7 });
+    assert.equal(j.layout, 'go-gdw');
+    assert.equal(j.eol, 'lf');
+    assert.equal(j.lines, 4);
+    assert.deepEqual(j.records, { HDR: 1, PRA: 1, ASA: 1, TRL: 1 });
+    assert.equal(j.valid, true);
+    assert.deepEqual(j.errors, []);
+    assert.deepEqual(j.warnings, []);
+  });
+
+  it('inspect: exit 1 for an invalid file, errors with line, record type, field and code but no values', () => {
+    const bad = file('bad.DAT', goFile([PRA.replace('20200101', '20201301'), ASA]).replace(/TRL~\d+/, 'TRL~9'));
+    const r = esr(['inspect', bad, '--layout', 'go-gdw', '--json']);
+    assert.equal(r.code, 1);
+    const j = JSON.parse(r.out);
+    assert.equal(j.valid, false);
+    assert.deepEqual(j.errors.map((e: { code: string }) => e.code), ['INVALID_DATE', 'TRAILER_COUNT_MISMATCH']);
+    assert.deepEqual(j.errors[0], { line: 2, recordType: 'PRA', field: 'Effective Start Date', code: 'INVALID_DATE', message: j.errors[0].message });
+    assert.ok(!r.out.includes('Müller'));
+  });
+
+  it('inspect --lenient accepts a placeholder trailer', () => {
+    const placeholder = file('placeholder.DAT', goFile([PRA]).replace(/TRL~\d+/, 'TRL~123456'));
+    assert.equal(esr(['inspect', placeholder, '--layout', 'go-gdw']).code, 1);
+    assert.equal(esr(['inspect', placeholder, '--layout', 'go-gdw', '--lenient']).code, 0);
+  });
+
+  it('exit 2 for an unreadable file, an unknown layout and bad usage', () => {
+    assert.equal(esr(['inspect', path.join(dir, 'missing.DAT')]).code, 2);
+    assert.match(esr(['inspect', path.join(dir, 'missing.DAT')]).err, /ENOENT/);
+    assert.equal(esr(['inspect', GOOD, '--layout', 'no-such-layout']).code, 2);
+    assert.equal(esr(['inspect']).code, 2);
+    assert.equal(esr(['inspect', GOOD, '--bogus']).code, 2);
+    assert.equal(esr(['frobnicate']).code, 2);
+    assert.equal(esr([]).code, 2);
+    const unknown = file('notes.txt', 'hello\n');
+    assert.match(esr(['inspect', unknown]).err, /give --layout/);
+  });
+
+  it('to-json prints one record per line, header and trailer included', () => {
+    const r = esr(['to-json', GOOD]);
+    assert.equal(r.code, 0);
+    const lines = r.stdout.toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.recordType), ['HDR', 'PRA', 'ASA', 'TRL']);
+    assert.equal(lines[1].lastName, 'Müller');
+    assert.equal(lines[1].lastUpdateDate, '2020-01-01T10:10:10');
+  });
+
+  for (const eol of ['lf', 'crlf', 'cr'] as const) {
+    it(`to-json | write --eol ${eol} reproduces the file byte for byte`, () => {
+      const text = { lf: '\n', crlf: '\r\n', cr: '\r' }[eol];
+      const original = file(`GO_123_GDW_GOF_20261120_0000000${eol.length}.DAT`, goFile([PRA, ASA, 'PRD~1002'], text, `GO_123_GDW_GOF_20261120_0000000${eol.length}.DAT`));
+      const json = esr(['to-json', original]);
+      assert.equal(json.code, 0, json.err);
+      const back = esr(['write', '--layout', 'go-gdw', '--eol', eol], json.stdout);
+      assert.equal(back.code, 0, back.err);
+      assert.ok(back.stdout.equals(fs.readFileSync(original)));
+    });
+  }
+
+  it('write recomputes the trailer count', () => {
+    const json = esr(['to-json', GOOD]).out.split('\n').filter((l) => !l.includes('"ASA"')).join('\n');
+    const out = esr(['write', '--layout', 'go-gdw'], Buffer.from(json)).out;
+    assert.match(out, /\nTRL~3\n$/);
+  });
+
+  it('write: exit 1 naming the record and field for a value the layout cannot carry', () => {
+    const r = esr(['write', '--layout', 'go-gdw'], Buffer.from('{"recordType":"PRA","personId":"1","lastName":"Smith~Jones"}\n'));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /record 1, PRA, field "Last Name".*DELIMITER_IN_VALUE/);
+    assert.ok(!r.err.includes('Smith'));
+    assert.equal(esr(['write', '--layout', 'go-gdw'], Buffer.from('{not json\n')).code, 1);
+    assert.equal(esr(['write'], Buffer.from('')).code, 2);
+  });
+
+  it('works with a trust layout file path', () => {
+    const layout = path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json');
+    const abs = file('absence.DAT', ['ABA', '1001', 'A1', 'Sickness', 'S12', ...Array(29).fill('')].join('~') + '\n');
+    const r = esr(['inspect', abs, '--layout', layout, '--json']);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(JSON.parse(r.out).layout, 'absence-inbound-example');
+  });
+});
