@@ -5,6 +5,8 @@ import * as fs from 'node:fs';
 import { detectLayout, firstLineOf } from '../core/codec';
 import { HAVE_SAMPLES, SAMPLES_DIR, SAMPLES_SKIP, read, sample, write } from './helpers';
 
+if (!HAVE_SAMPLES) process.stdout.write(`# interop tests ${SAMPLES_SKIP}\n`);
+
 const files = HAVE_SAMPLES ? fs.readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.DAT')).sort() : [];
 const EMPTY = new Set(['bad_name_has_timestamp_20200602_00001632.DAT', 'bad_name_missing_timestamp.DAT']);
 const STRICT_FAILS: Record<string, string[]> = {

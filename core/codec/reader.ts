@@ -8,7 +8,7 @@ import { StringDecoder } from 'node:string_decoder';
 import * as path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { CompiledField, CompiledLayout, CompiledRecordType } from './layout';
-import { decodeValue, INVALID } from './values';
+import { compileDecoder, type FieldDecoder } from './field-decoder';
 import { parseFileName, type FileNameParts } from './file-name';
 import { formatProblem, type Problem, type ProblemCode, type Severity } from './problems';
 
@@ -100,6 +100,7 @@ export class EsrReader extends Transform {
   private warningCount = 0;
   private pending: Problem[] | undefined;
   private readonly fileInfo: FileInfo = {};
+  private readonly decoders = new Map<CompiledRecordType, FieldDecoder>();
 
   constructor(layout: CompiledLayout, options: ReadOptions = {}) {
     super({ readableObjectMode: true, writableObjectMode: false });
@@ -293,26 +294,20 @@ export class EsrReader extends Transform {
   }
 
   private decodeFields(rt: CompiledRecordType, fields: string[], limit: number, rec: EsrRecord, line: number): void {
-    const defs = rt.fields;
-    for (let i = 1; i < limit; i++) {
-      const v = fields[i];
-      const f = defs[i - 1];
-      if (v === '') {
-        if (f.required) this.missing(rt, f, line);
-        continue;
-      }
-      if (f.kind === 'text') {
-        rec[f.key] = v;
-        continue;
-      }
-      const d = decodeValue(f, v);
-      if (d === INVALID) this.invalid(rt, f, line);
-      else rec[f.key] = d;
-    }
-    for (let i = Math.max(limit, 1) - 1; i < defs.length; i++) {
-      if (defs[i].required) this.missing(rt, defs[i], line);
-    }
+    let decode = this.decoders.get(rt);
+    if (!decode) this.decoders.set(rt, (decode = compileDecoder(rt)));
+    this.decodingType = rt;
+    this.decodingLine = line;
+    decode(fields, limit, rec, this.onBadField);
   }
+
+  private decodingType?: CompiledRecordType;
+  private decodingLine = 0;
+  private readonly onBadField = (i: number, what: 'missing' | 'invalid'): void => {
+    const rt = this.decodingType!;
+    if (what === 'missing') this.missing(rt, rt.fields[i], this.decodingLine);
+    else this.invalid(rt, rt.fields[i], this.decodingLine);
+  };
 
   private missing(rt: CompiledRecordType, f: CompiledField, line: number): void {
     this.recordError('REQUIRED_FIELD_MISSING', line, `required field (position ${f.pos}) is empty`, rt.code, f.name);
