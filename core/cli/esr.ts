@@ -214,6 +214,7 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
       io.stderr.write(`esr: ${e.message}\n`);
       return 2;
     }
+    if (e.code === 'EPIPE') return 0; // the reader of our output went away (e.g. `| head`): not an error
     if (e.code && e.syscall) {
       io.stderr.write(`esr: cannot read ${e.path ?? 'input'} (${e.code})\n`);
       return 2;
