@@ -58,6 +58,11 @@ describe('layouts', () => {
     ['an idField that is no field', minimal({ recordTypes: [{ code: 'AAA', idField: 'nope', fields: [] }] }), 'recordTypes[0].idField: "nope" is not the key'],
     ['fieldCounts without the full count', minimal({ recordTypes: [{ code: 'AAA', fields: [{ name: 'A' }], fieldCounts: [1] }] }), 'recordTypes[0].fieldCounts: must include 2'],
     ['an unknown field property', minimal({ recordTypes: [{ code: 'AAA', fields: [{ name: 'A', lenght: 3 }] }] }), 'recordTypes[0].fields[0].lenght: unknown property'],
+    ['an unknown top-level property', minimal({ delimeter: ',' }), 'delimeter: unknown property'],
+    ['an unknown record type property', minimal({ recordTypes: [{ code: 'AAA', fields: [], idfield: 'x' }] }), 'recordTypes[0].idfield: unknown property'],
+    ['a reserved key', minimal({ recordTypes: [{ code: 'AAA', fields: [{ name: 'Record Type' }] }] }), 'recordTypes[0].fields[0].key: "recordType" is reserved'],
+    ['a fileNameField without a fileName pattern', minimal({ header: { recordType: 'HDR', fileNameField: 'name', fields: [{ name: 'Name' }] } }), 'header.fileNameField: needs a fileName pattern'],
+    ['a trailer counting an unknown record type', minimal({ trailer: { recordType: 'TRL', countField: 'n', count: { recordTypes: ['ZZZ'] }, fields: [{ name: 'N' }] } }), 'trailer.count.recordTypes[0]: "ZZZ" is not a record type'],
     ['a file-name part not defined', minimal({ fileName: { pattern: 'X_{vpd}.DAT', parts: {} } }), 'fileName.parts: no part named "vpd"'],
   ];
   for (const [what, json, message] of BAD) {
@@ -80,6 +85,11 @@ describe('layouts', () => {
 });
 
 describe('file names', () => {
+  it('copes with capturing groups inside a part pattern', () => {
+    const layout = compileLayout(minimal({ fileName: { pattern: 'X_{year}_{seq}.DAT', parts: { year: { pattern: '(19|20)\\d\\d' }, seq: { pattern: '\\d+', kind: 'number' } } } }));
+    assert.deepEqual(parseFileName(layout, 'X_2024_17.DAT'), { year: '2024', seq: 17 });
+  });
+
   it('parses GO names into their parts', () => {
     assert.deepEqual(parseFileName(loadLayout('go-gdw'), 'GO_277_GDW_GOC_20210409_00001945.DAT'), {
       vpd: '277', subtype: 'GDW', extractType: 'C', date: '2021-04-09', sequence: 1945,

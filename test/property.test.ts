@@ -67,10 +67,10 @@ describe('property: write then read gives the records back', () => {
         const back = await read(id, bytes, { lenient: true });
         const errors = back.summary.errors.filter((e) => e.code !== 'FILE_NAME_INVALID');
         assert.deepEqual(errors, [], `round ${round}`);
-        // What the reader gives back: empty values left out, layout defaults filled in.
+        // What the reader gives back: empty values left out, defaults filled in for required fields.
         const expected = records.map((rec) => {
           const out = Object.fromEntries(Object.entries(rec).filter(([, v]) => v !== undefined && v !== ''));
-          for (const f of layout.byCode.get(rec.recordType)?.fields ?? []) if (out[f.key] === undefined && f.default) out[f.key] = f.default;
+          for (const f of layout.byCode.get(rec.recordType)?.fields ?? []) if (out[f.key] === undefined && f.default && f.required) out[f.key] = f.default;
           return out;
         });
         // _fieldCount marks a non-default variant; the writer chose it from the values given.

@@ -51,6 +51,23 @@ describe('writer', () => {
     assert.equal(back.records[1].lastName, "O'Brien, Jones");
   });
 
+  it('fills layout defaults into a header it builds, never into empty fields of records it is given', async () => {
+    const { interfaceVersionNumber, ...header } = HEADER;
+    assert.equal(interfaceVersionNumber, '01');
+    const built = (await write('go-gdw', [person()], { header })).toString('latin1');
+    assert.match(built, /^HDR~.*~01\n/);
+    const given = (await write('go-gdw', [{ recordType: 'HDR', ...header }, person()])).toString('latin1');
+    assert.match(given, /^HDR~[^\n]*000000~\n/, 'an empty field read from a file stays empty');
+  });
+
+  it('round-trips lenient extra columns past the largest variant (ASA 50/51 in go-exp)', async () => {
+    const line = goLine('ASA', 53, { 2: '1', 3: 'A1', 4: '20200101', 7: 'E', 8: '2001', 52: 'x', 53: 'y' });
+    const { records } = await read('go-exp', Buffer.from(line + '\n'), { lenient: true });
+    assert.equal(records[0]._fieldCount, 51);
+    assert.deepEqual(records[0]._extra, ['x', 'y']);
+    assert.equal((await write('go-exp', records)).toString('latin1'), line + '\n');
+  });
+
   it('keeps a fragment a fragment: no header given, no trailer written', async () => {
     const bytes = await write('go-gdw', [person()]);
     assert.equal(bytes.toString('latin1'), goLine('PRA', 44, { 2: '1001', 5: '2001', 7: 'Zebedee', 8: 'Ann' }) + '\n');

@@ -8,18 +8,27 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function compile(spec: FileNameSpec, anchored: boolean): { re: RegExp; names: string[] } {
+/** Capturing groups a pattern has of its own (they shift the group numbers of the parts after it). */
+function groupCount(pattern: string): number {
+  return new RegExp(`${pattern}|`).exec('')!.length - 1;
+}
+
+function compile(spec: FileNameSpec, anchored: boolean): { re: RegExp; names: string[]; groups: number[] } {
   const names: string[] = [];
+  const groups: number[] = [];
+  let group = 1;
   let src = '';
   let last = 0;
   for (const m of spec.pattern.matchAll(/\{([^}]*)\}/g)) {
     src += escapeRegExp(spec.pattern.slice(last, m.index));
     src += `(${spec.parts[m[1]].pattern})`;
     names.push(m[1]);
+    groups.push(group);
+    group += 1 + groupCount(spec.parts[m[1]].pattern);
     last = m.index! + m[0].length;
   }
   src += escapeRegExp(spec.pattern.slice(last));
-  return { re: new RegExp(anchored ? `^${src}$` : `${src}$`), names };
+  return { re: new RegExp(anchored ? `^${src}$` : `${src}$`), names, groups };
 }
 
 /**
@@ -29,13 +38,13 @@ function compile(spec: FileNameSpec, anchored: boolean): { re: RegExp; names: st
 export function parseFileName(layout: CompiledLayout, fileName: string, anchored = true): FileNameParts | undefined {
   const spec = layout.spec.fileName;
   if (!spec) return undefined;
-  const { re, names } = compile(spec, anchored);
+  const { re, names, groups } = compile(spec, anchored);
   const m = re.exec(fileName);
   if (!m) return undefined;
   const parts: FileNameParts = {};
   for (let i = 0; i < names.length; i++) {
     const part = spec.parts[names[i]];
-    const text = m[i + 1];
+    const text = m[groups[i]];
     if (part.kind === 'date') {
       if (!/^\d{8}$/.test(text)) return undefined;
       const iso = `${text.slice(0, 4)}-${text.slice(4, 6)}-${text.slice(6, 8)}`;

@@ -145,7 +145,13 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
     return v as boolean;
   };
 
+  const only = (o: Record<string, unknown>, p: string, allowed: string[]) => {
+    for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`${p}${p ? '.' : ''}${k}`, 'unknown property');
+  };
   const root = obj(json, '');
+  only(root, '', ['id', 'title', 'direction', 'unofficial', 'description', 'sources', 'delimiter', 'quoting', 'quoteEmpty', 'encoding', 'lineEnding', 'finalNewline', 'header', 'trailer', 'recordTypes', 'fileName']);
+  if (root.quoteEmpty !== undefined && typeof root.quoteEmpty !== 'boolean') fail('quoteEmpty', 'must be true or false');
+  if (root.unofficial !== undefined && typeof root.unofficial !== 'boolean') fail('unofficial', 'must be true or false');
   const id = str(root, 'id', '')!;
   str(root, 'title', '');
   oneOf(root, 'direction', '', ['outbound', 'inbound'] as const);
@@ -170,7 +176,8 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
       const name = str(f, 'name', fp)!;
       const key = str(f, 'key', fp, true) ?? keyForName(name);
       if (!/^[A-Za-z0-9]+$/.test(key)) fail(`${fp}.key`, `"${key}" must be letters and digits only`);
-      if (key === 'recordType' || seen.has(key)) fail(`${fp}.key`, `duplicate key "${key}" (give the field an explicit key)`);
+      if (key === 'recordType' || key.startsWith('_') || key === 'values') fail(`${fp}.key`, `"${key}" is reserved (give the field another key)`);
+      if (seen.has(key)) fail(`${fp}.key`, `duplicate key "${key}" (give the field an explicit key)`);
       seen.add(key);
       const kind = oneOf(f, 'kind', fp, KINDS, 'text');
       const format = f.format === undefined ? DEFAULT_FORMAT[kind] : oneOf(f, 'format', fp, FORMATS);
@@ -198,6 +205,9 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
 
   const compileRecordType = (raw: unknown, p: string, codeKey: string): CompiledRecordType => {
     const r = obj(raw, p);
+    only(r, p, codeKey === 'code'
+      ? ['code', 'deleteCode', 'name', 'fields', 'fieldCounts', 'idField', 'personField', 'effectiveFrom', 'effectiveTo', 'opaque', 'note']
+      : codeKey === 'recordType' && p === 'header' ? ['recordType', 'fields', 'fieldCounts', 'fileNameField', 'note'] : ['recordType', 'fields', 'fieldCounts', 'countField', 'count', 'note']);
     const code = str(r, codeKey, p)!;
     if (code.includes(delimiter)) fail(`${p}.${codeKey}`, 'must not contain the delimiter');
     const fields = compileFields(r.fields, `${p}.fields`);
@@ -287,6 +297,12 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
   });
 
   if (root.fileName !== undefined) validateFileNameSpec(root.fileName, fail);
+  if (header?.fileNameField && root.fileName === undefined) fail('header.fileNameField', 'needs a fileName pattern to parse the name with');
+  if (trailer && trailer.count !== 'allLines') {
+    trailer.count.recordTypes.forEach((code, i) => {
+      if (!byCode.has(code) || code === header?.code || code === trailer!.code) fail(`trailer.count.recordTypes[${i}]`, `"${code}" is not a record type of this layout`);
+    });
+  }
 
   return { spec: root as unknown as Layout, id, source, header, trailer, byCode, byDeleteCode, recordTypes };
 }
@@ -306,6 +322,7 @@ function validateFileNameSpec(raw: unknown, fail: (p: string, m: string) => neve
     } catch {
       fail(`fileName.parts.${name}.pattern`, 'is not a valid regular expression');
     }
+    if (part.width !== undefined && !(Number.isInteger(part.width) && (part.width as number) > 0)) fail(`fileName.parts.${name}.width`, 'must be a whole number above 0');
     if (part.kind !== undefined && !['text', 'date', 'number'].includes(part.kind as string)) {
       fail(`fileName.parts.${name}.kind`, 'must be one of text, date, number');
     }

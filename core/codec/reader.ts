@@ -284,6 +284,7 @@ export class EsrReader extends Transform {
         this.problem('warning', 'EXTRA_FIELDS', line, `${n} fields where the layout has ${rt.maxCount}; extra fields kept`, code);
         rec._extra = fields.slice(rt.maxCount);
         limit = rt.maxCount;
+        if (rt.maxCount !== rt.defaultCount) rec._fieldCount = rt.maxCount;
       } else {
         this.countProblem(rt, n, line);
         limit = Math.min(n, rt.maxCount);
@@ -349,6 +350,7 @@ export class EsrReader extends Transform {
     }
     this.headerLine = line;
     const rec: EsrRecord = { recordType: h.code };
+    if (fields.length !== h.defaultCount) rec._fieldCount = fields.length;
     this.decodeFields(h, fields, fields.length, rec, line);
     const nameField = h.fileNameField;
     const headerName = nameField ? rec[nameField] : undefined;
@@ -379,6 +381,7 @@ export class EsrReader extends Transform {
       this.countProblem(t, fields.length, line);
       return this.deliver({ recordType: t.code, values: fields.slice(1) }, line, t.code);
     }
+    if (fields.length !== t.defaultCount) rec._fieldCount = fields.length;
     this.decodeFields(t, fields, fields.length, rec, line);
     const count = rec[t.countField];
     if (typeof count === 'string') this.trailerCount = count;

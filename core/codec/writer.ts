@@ -95,7 +95,7 @@ export class EsrWriter extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (this.recordNumber === 0 && this.options.header) this.writeHeader({ recordType: this.layout.header?.code ?? '', ...this.options.header });
+      if (this.recordNumber === 0 && this.options.header) this.writeHeader({ recordType: this.layout.header?.code ?? '', ...this.options.header }, true);
       this.writeTrailer();
       if (this.lines > 0 && this.layout.spec.finalNewline) this.out += this.eol;
       this.flushOut();
@@ -127,7 +127,7 @@ export class EsrWriter extends Transform {
       if (this.lines > 0) this.fail('HEADER_NOT_FIRST', code, undefined, 'the header must be the first record');
       return this.writeHeader(record);
     }
-    if (this.lines === 0 && this.options.header) this.writeHeader({ recordType: header?.code ?? '', ...this.options.header });
+    if (this.lines === 0 && this.options.header) this.writeHeader({ recordType: header?.code ?? '', ...this.options.header }, true);
     if (trailer && code === trailer.code) {
       this.trailerInput = record;
       return;
@@ -140,13 +140,14 @@ export class EsrWriter extends Transform {
     this.fail('UNKNOWN_RECORD_TYPE', code, undefined, `record type not in layout ${this.layout.id}`);
   }
 
-  private writeHeader(record: EsrRecord): void {
+  /** `built`: the header comes from options, not from the input, so layout defaults fill its gaps. */
+  private writeHeader(record: EsrRecord, built = false): void {
     const header = this.layout.header;
     if (!header) this.fail('UNKNOWN_RECORD_TYPE', record.recordType, undefined, `layout ${this.layout.id} has no header`);
     // A raw header (values only, as lenient reading keeps a non-standard one) starts a fragment: no trailer.
     if (Array.isArray(record.values)) return this.line(header.code, this.encodeRaw(header.code, record));
     this.headerValues = record;
-    this.line(header.code, this.encodeFields(header, record));
+    this.line(header.code, this.encodeFields(header, record, built));
   }
 
   private writeTrailer(): void {
@@ -171,7 +172,7 @@ export class EsrWriter extends Transform {
       );
     }
     this.recordNumber++;
-    this.line(trailer.code, this.encodeFields(trailer, values));
+    this.line(trailer.code, this.encodeFields(trailer, values, !this.trailerInput));
   }
 
   private line(code: string, fields: string[]): void {
@@ -181,7 +182,11 @@ export class EsrWriter extends Transform {
     this.counts[code] = (this.counts[code] ?? 0) + 1;
   }
 
-  private encodeFields(rt: CompiledRecordType, record: EsrRecord): string[] {
+  /**
+   * Layout defaults fill a header or trailer the writer builds, and a required field (which a valid file never
+   * leaves empty); elsewhere an empty field stays empty, so that files read and written again keep their bytes.
+   */
+  private encodeFields(rt: CompiledRecordType, record: EsrRecord, useDefaults = false): string[] {
     for (const key of Object.keys(record)) {
       if (key !== 'recordType' && key !== '_fieldCount' && key !== '_extra' && !rt.fieldsByKey.has(key)) {
         this.fail('UNKNOWN_FIELD', rt.code, undefined, `"${key}" is not a field of ${rt.code} in layout ${this.layout.id}`);
@@ -201,7 +206,8 @@ export class EsrWriter extends Transform {
     }
     const out: string[] = [record.recordType];
     for (const f of rt.fields) {
-      const value = record[f.key];
+      let value = record[f.key];
+      if (value === undefined && f.default !== undefined && f.pos <= count && (useDefaults || f.required)) value = f.default;
       const text = this.encodeField(rt.code, f, value);
       if (f.pos > count) {
         if (text !== '') this.fail('FIELD_COUNT', rt.code, f.name, `has a value but the record is written with ${count} fields`);
@@ -217,7 +223,6 @@ export class EsrWriter extends Transform {
   }
 
   private encodeField(code: string, f: CompiledField, value: unknown): string {
-    if (value === undefined && f.default !== undefined) value = f.default;
     if (value === undefined || value === '') {
       if (f.required) this.fail('REQUIRED_FIELD_MISSING', code, f.name, 'required field is empty');
       return f.quoted && this.layout.spec.quoteEmpty ? '""' : '';
