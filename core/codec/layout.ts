@@ -152,6 +152,10 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
   only(root, '', ['id', 'title', 'direction', 'unofficial', 'description', 'sources', 'delimiter', 'quoting', 'quoteEmpty', 'encoding', 'lineEnding', 'finalNewline', 'header', 'trailer', 'recordTypes', 'fileName']);
   if (root.quoteEmpty !== undefined && typeof root.quoteEmpty !== 'boolean') fail('quoteEmpty', 'must be true or false');
   if (root.unofficial !== undefined && typeof root.unofficial !== 'boolean') fail('unofficial', 'must be true or false');
+  if (root.description !== undefined && typeof root.description !== 'string') fail('description', 'must be a string');
+  if (root.sources !== undefined && !(Array.isArray(root.sources) && root.sources.every((x) => typeof x === 'string'))) {
+    fail('sources', 'must be an array of strings');
+  }
   const id = str(root, 'id', '')!;
   str(root, 'title', '');
   oneOf(root, 'direction', '', ['outbound', 'inbound'] as const);
