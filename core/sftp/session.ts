@@ -1,0 +1,550 @@
+/**
+ * One SFTP connection with everything around it: pinned host key, a queue that runs one operation at a time,
+ * a timeout on every operation, reconnect with backoff, keepalive, and an `end()` that always finishes.
+ * Built on ssh2-sftp-client (connection) and the SFTP channel it opens (streaming transfers, see transfer.ts).
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import SftpClient from 'ssh2-sftp-client';
+import type { SFTPWrapper, Stats } from 'ssh2';
+import { fingerprint, normaliseFingerprint } from './host-key';
+import { SftpError, toSftpError } from './errors';
+import { checkName, resolveRemote } from './remote-path';
+import { closeFile, openFile, SftpReadStream, SftpWriteStream } from './transfer';
+import { globToRegExp } from './glob';
+
+export interface SftpSettings {
+  host: string;
+  port?: number;
+  username: string;
+  password?: string;
+  privateKey?: string;
+  passphrase?: string;
+  /** The server's host key as `ssh-keygen -lf` prints it (SHA256:...). */
+  hostFingerprint?: string;
+  /** Connect without checking the host key. Insecure: only for tests against a throw-away server. */
+  acceptAnyHostKey?: boolean;
+  /** Remote folder every path is relative to. */
+  root?: string;
+  connectTimeoutMs?: number;
+  /** An operation with no progress for this long fails and the connection is dropped. */
+  operationTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** Connection attempts per operation and the backoff between them. */
+  retries?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+}
+
+export interface RemoteEntry {
+  name: string;
+  /** Path relative to the root. */
+  path: string;
+  size: number;
+  /** Modification time in ms since the epoch (whole seconds: SFTP v3 has no finer time). */
+  mtime: number;
+  isFile: boolean;
+  isDirectory: boolean;
+}
+
+export type IfExists = 'fail' | 'overwrite' | 'suffix' | 'skip';
+
+export interface PutResult {
+  /** Path written (relative to the root); with 'suffix' it may differ from the one asked for. */
+  path: string;
+  bytes: number;
+  skipped: boolean;
+}
+
+export type SessionStatus =
+  | { state: 'connecting' }
+  | { state: 'connected'; fingerprint?: string }
+  | { state: 'disconnected' }
+  | { state: 'transferring'; operation: string; bytes: number }
+  | { state: 'error'; code: string };
+
+const NOT_RETRYABLE = new Set(['HOST_KEY_MISMATCH', 'HOST_KEY_NOT_PINNED', 'AUTH_FAILED', 'BAD_KEY', 'CLOSED']);
+const CONNECTION_LOST = new Set(['ETIMEDOUT', 'ECONNRESET', 'NO_CONNECTION', 'CONNECTION_LOST', 'EPIPE', 'ECONNREFUSED', 'ERR_GENERIC_CLIENT']);
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export class SftpSession extends EventEmitter {
+  readonly settings: Readonly<SftpSettings>;
+  private client?: SftpClient;
+  private sftp?: SFTPWrapper;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private seenFingerprint?: string;
+  private posixRename?: boolean;
+  private readonly secrets: string[];
+
+  constructor(settings: SftpSettings) {
+    super();
+    this.settings = {
+      port: 22,
+      root: '.',
+      connectTimeoutMs: 15_000,
+      operationTimeoutMs: 30_000,
+      keepaliveIntervalMs: 10_000,
+      keepaliveCountMax: 3,
+      retries: 4,
+      backoffInitialMs: 500,
+      backoffMaxMs: 15_000,
+      ...settings,
+    };
+    this.secrets = [settings.password, settings.passphrase].filter((s): s is string => !!s && s.length >= 3);
+  }
+
+  /** The host key fingerprint the server presented at the last connection attempt. */
+  get fingerprint(): string | undefined {
+    return this.seenFingerprint;
+  }
+
+  get connected(): boolean {
+    return this.sftp !== undefined;
+  }
+
+  /** Runs `fn` after every earlier operation has finished; `touch()` restarts its inactivity timeout. */
+  run<T>(operation: string, remotePath: string | undefined, fn: (sftp: SFTPWrapper, touch: () => void) => Promise<T>): Promise<T> {
+    const task = this.queue.then(() => this.execute(operation, remotePath, fn));
+    this.queue = task.catch(() => undefined);
+    return task;
+  }
+
+  private async execute<T>(operation: string, remotePath: string | undefined, fn: (sftp: SFTPWrapper, touch: () => void) => Promise<T>): Promise<T> {
+    if (this.closed) throw new SftpError(operation, remotePath, 'CLOSED', 'the connection was closed');
+    const sftp = await this.connect(operation);
+    const timeoutMs = this.settings.operationTimeoutMs!;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (settled) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          settled = true;
+          this.drop();
+          reject(new SftpError(operation, remotePath, 'ETIMEDOUT', `no answer from the server within ${timeoutMs} ms`));
+        }, timeoutMs);
+      };
+      arm();
+      fn(sftp, arm).then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          const e = this.safe(toSftpError(err, operation, remotePath));
+          if (CONNECTION_LOST.has(e.code) || !this.sftp) this.drop();
+          this.emit('status', { state: 'error', code: e.code } satisfies SessionStatus);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Removes any secret from an error message (defence in depth: ssh2's messages should carry none). */
+  private safe(err: SftpError): SftpError {
+    let message = err.message;
+    for (const s of this.secrets) message = message.split(s).join('***');
+    if (message !== err.message) return Object.assign(new SftpError(err.operation, err.path, err.code, ''), { message });
+    return err;
+  }
+
+  private async connect(operation: string): Promise<SFTPWrapper> {
+    if (this.sftp) return this.sftp;
+    let delay = this.settings.backoffInitialMs!;
+    let last: SftpError | undefined;
+    for (let attempt = 0; attempt <= this.settings.retries!; attempt++) {
+      if (this.closed) throw new SftpError(operation, undefined, 'CLOSED', 'the connection was closed');
+      try {
+        return await this.connectOnce();
+      } catch (err) {
+        last = this.safe(toSftpError(err, 'connect', undefined));
+        this.emit('status', { state: 'error', code: last.code } satisfies SessionStatus);
+        if (NOT_RETRYABLE.has(last.code)) throw last;
+        if (attempt < this.settings.retries!) await sleep(delay);
+        delay = Math.min(delay * 2, this.settings.backoffMaxMs!);
+      }
+    }
+    throw last!;
+  }
+
+  private async connectOnce(): Promise<SFTPWrapper> {
+    const s = this.settings;
+    const pin = s.hostFingerprint ? normaliseFingerprint(s.hostFingerprint) : '';
+    if (!pin && !s.acceptAnyHostKey) {
+      // Still ask for the key (without logging in) so that the refusal can show what to pin.
+      this.seenFingerprint = await probeFingerprint(s).catch(() => undefined);
+      throw new SftpError('connect', undefined, 'HOST_KEY_NOT_PINNED', `no host key fingerprint is pinned${this.seenFingerprint ? `; the server presented ${this.seenFingerprint}` : ''}`);
+    }
+    this.emit('status', { state: 'connecting' } satisfies SessionStatus);
+    let mismatch: string | undefined;
+    const client = new SftpClient('esr', {
+      error: () => this.lost(client),
+      end: () => this.lost(client),
+      close: () => this.lost(client),
+    });
+    this.client = client;
+    try {
+      const sftp = (await withTimeout(
+        client.connect({
+          host: s.host,
+          port: s.port,
+          username: s.username,
+          password: s.password || undefined,
+          privateKey: s.privateKey || undefined,
+          passphrase: s.passphrase || undefined,
+          readyTimeout: s.connectTimeoutMs,
+          keepaliveInterval: s.keepaliveIntervalMs,
+          keepaliveCountMax: s.keepaliveCountMax,
+          hostVerifier: (key: Buffer) => {
+            this.seenFingerprint = fingerprint(key);
+            if (s.acceptAnyHostKey) return true;
+            if (this.seenFingerprint === pin) return true;
+            mismatch = this.seenFingerprint;
+            return false;
+          },
+        } as SftpClient.ConnectOptions),
+        s.connectTimeoutMs! + 1000,
+        () => new SftpError('connect', undefined, 'ETIMEDOUT', `no connection within ${s.connectTimeoutMs} ms`),
+      )) as unknown as SFTPWrapper;
+      this.sftp = sftp;
+      this.posixRename = undefined;
+      this.emit('status', { state: 'connected', fingerprint: this.seenFingerprint } satisfies SessionStatus);
+      return sftp;
+    } catch (err) {
+      void endClient(client);
+      if (this.client === client) this.client = undefined;
+      if (mismatch) {
+        throw new SftpError('connect', undefined, 'HOST_KEY_MISMATCH', `the server presented host key ${mismatch}, not the pinned ${pin}`);
+      }
+      const message = (err as Error).message ?? '';
+      if (/All configured authentication methods failed/i.test(message)) throw new SftpError('connect', undefined, 'AUTH_FAILED', 'authentication failed');
+      if (/passphrase|privateKey|Cannot parse/i.test(message)) throw new SftpError('connect', undefined, 'BAD_KEY', 'the private key cannot be used (wrong passphrase or not a private key)');
+      throw err;
+    }
+  }
+
+  private lost(client: SftpClient): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    this.sftp = undefined;
+    void endClient(client);
+    this.emit('status', { state: 'disconnected' } satisfies SessionStatus);
+  }
+
+  /** Drops the current connection at once; the next operation reconnects. */
+  drop(): void {
+    const client = this.client;
+    this.client = undefined;
+    this.sftp = undefined;
+    if (client) {
+      void endClient(client);
+      this.emit('status', { state: 'disconnected' } satisfies SessionStatus);
+    }
+  }
+
+  /** Closes the connection for good (config node redeploy). Never hangs. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const client = this.client;
+    this.client = undefined;
+    this.sftp = undefined;
+    if (client) await endClient(client);
+    this.removeAllListeners();
+  }
+
+  // ---- operations -------------------------------------------------------------------------------------------
+
+  resolve(p: string, what?: string): string {
+    return resolveRemote(this.settings.root!, p, what);
+  }
+
+  /** Files (and folders) in a folder, optionally filtered by a glob on the name. */
+  list(dir: string, glob?: string): Promise<RemoteEntry[]> {
+    const full = this.resolve(dir, 'folder');
+    const match = glob ? globToRegExp(glob) : undefined;
+    return this.run('list', full, async (sftp) => {
+      const items = await new Promise<{ filename: string; attrs: Stats }[]>((resolve, reject) =>
+        sftp.readdir(full, (err, list) => (err ? reject(err) : resolve(list))),
+      );
+      const out: RemoteEntry[] = [];
+      for (const it of items) {
+        if (it.filename === '.' || it.filename === '..') continue;
+        if (match && !match.test(it.filename)) continue;
+        out.push({
+          name: it.filename,
+          path: path.posix.join(dir === '.' ? '' : dir, it.filename),
+          size: it.attrs.size,
+          mtime: it.attrs.mtime * 1000,
+          isFile: it.attrs.isFile(),
+          isDirectory: it.attrs.isDirectory(),
+        });
+      }
+      return out;
+    });
+  }
+
+  /** The entry for a path, or undefined when it does not exist. */
+  stat(p: string): Promise<RemoteEntry | undefined> {
+    const full = this.resolve(p);
+    return this.run('stat', full, (sftp) => statOrUndefined(sftp, full, p));
+  }
+
+  /**
+   * Streams a remote file to `consume`, which must read the stream to its end (or fail). The connection is
+   * held for this transfer until `consume` settles.
+   */
+  get<T>(p: string, consume: (stream: Readable, size: number) => Promise<T>): Promise<T> {
+    const full = this.resolve(p);
+    return this.run('get', full, async (sftp, touch) => {
+      const handle = await openFile(sftp, full, 'r');
+      const attrs = await new Promise<Stats>((resolve, reject) => sftp.fstat(handle, (err, st) => (err ? reject(err) : resolve(st))));
+      const stream = new SftpReadStream(sftp, handle, attrs.size, (bytes) => {
+        touch();
+        this.progress('get', bytes);
+      });
+      try {
+        return await consume(stream, attrs.size);
+      } finally {
+        if (!stream.destroyed && !stream.readableEnded) stream.destroy();
+      }
+    });
+  }
+
+  /** The whole remote file in memory. */
+  getBuffer(p: string): Promise<Buffer> {
+    return this.get(p, async (stream) => {
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    });
+  }
+
+  /**
+   * Uploads atomically: writes `.<name>.<random>.part` in the target folder, then renames it into place, so
+   * nobody ever sees half a file under the final name. `ifExists` decides what happens when the target exists.
+   */
+  put(p: string, source: Buffer | string | Readable, options: { ifExists?: IfExists; mkdirs?: boolean } = {}): Promise<PutResult> {
+    const ifExists = options.ifExists ?? 'fail';
+    const dir = path.posix.dirname(p);
+    const name = checkName(path.posix.basename(p));
+    const target = this.resolve(p);
+    const temp = this.resolve(path.posix.join(dir, `.${name}.${randomBytes(4).toString('hex')}.part`));
+    return this.run('put', target, async (sftp, touch) => {
+      if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
+      const existing = await statOrUndefined(sftp, target, p);
+      if (existing && ifExists === 'skip') {
+        if (source instanceof Readable) source.resume();
+        return { path: p, bytes: 0, skipped: true };
+      }
+      if (existing && ifExists === 'fail') throw new SftpError('put', target, 'EEXIST', 'the target exists');
+      let bytes = 0;
+      try {
+        const handle = await openFile(sftp, temp, 'wx');
+        const out = new SftpWriteStream(sftp, handle, (n) => {
+          bytes = n;
+          touch();
+          this.progress('put', n);
+        });
+        const input = source instanceof Readable ? source : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]);
+        await pipeline(input, out);
+        const finalRel = await this.moveIntoPlace(sftp, temp, p, ifExists);
+        return { path: finalRel, bytes, skipped: false };
+      } catch (err) {
+        await unlinkQuietly(sftp, temp);
+        throw err;
+      }
+    });
+  }
+
+  private async moveIntoPlace(sftp: SFTPWrapper, temp: string, rel: string, ifExists: IfExists): Promise<string> {
+    const target = this.resolve(rel);
+    if (ifExists === 'overwrite') {
+      await this.replace(sftp, temp, target);
+      return rel;
+    }
+    if (ifExists === 'suffix') {
+      const ext = path.posix.extname(rel);
+      const base = rel.slice(0, rel.length - ext.length);
+      for (let n = 0; n < 1000; n++) {
+        const candidate = n === 0 ? rel : `${base}_${n}${ext}`;
+        try {
+          await renameNoReplace(sftp, temp, this.resolve(candidate));
+          return candidate;
+        } catch (err) {
+          if (!(await statOrUndefined(sftp, this.resolve(candidate), candidate))) throw err;
+        }
+      }
+      throw new SftpError('put', target, 'EEXIST', 'no free suffix');
+    }
+    // 'fail' and 'skip': a plain SFTP rename never replaces an existing file, so a file that appeared meanwhile is kept.
+    try {
+      await renameNoReplace(sftp, temp, target);
+    } catch (err) {
+      if (await statOrUndefined(sftp, target, rel)) {
+        if (ifExists === 'skip') {
+          await unlinkQuietly(sftp, temp);
+          return rel;
+        }
+        throw new SftpError('put', target, 'EEXIST', 'the target exists');
+      }
+      throw err;
+    }
+    return rel;
+  }
+
+  /** Atomic replace with posix-rename@openssh.com where the server has it; otherwise delete, then rename. */
+  private async replace(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
+    if (this.posixRename !== false) {
+      try {
+        await new Promise<void>((resolve, reject) => sftp.ext_openssh_rename(from, to, (err) => (err ? reject(err) : resolve())));
+        this.posixRename = true;
+        return;
+      } catch (err) {
+        const unsupported = /not supported|Server does not support/i.test((err as Error).message ?? '') || (err as { code?: number }).code === 8;
+        if (!unsupported) throw err;
+        this.posixRename = false;
+      }
+    }
+    try {
+      await renameNoReplace(sftp, from, to);
+    } catch (err) {
+      if (!(await statOrUndefined(sftp, to, to))) throw err;
+      await new Promise<void>((resolve, reject) => sftp.unlink(to, (e) => (e ? reject(e) : resolve())));
+      await renameNoReplace(sftp, from, to);
+    }
+  }
+
+  /** Moves or renames a remote file. */
+  rename(from: string, to: string, options: { overwrite?: boolean; mkdirs?: boolean } = {}): Promise<void> {
+    const src = this.resolve(from, 'source path');
+    const dst = this.resolve(to, 'target path');
+    return this.run('rename', src, async (sftp) => {
+      const dir = path.posix.dirname(to);
+      if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
+      if (options.overwrite) await this.replace(sftp, src, dst);
+      else await renameNoReplace(sftp, src, dst);
+    });
+  }
+
+  delete(p: string): Promise<void> {
+    const full = this.resolve(p);
+    return this.run('delete', full, (sftp) => new Promise<void>((resolve, reject) => sftp.unlink(full, (err) => (err ? reject(err) : resolve()))));
+  }
+
+  /** Creates a folder and its parents. */
+  mkdir(p: string): Promise<void> {
+    return this.run('mkdir', this.resolve(p, 'folder'), (sftp) => mkdirp(sftp, this.settings.root!, p));
+  }
+
+  private lastProgress = 0;
+  private progress(operation: string, bytes: number): void {
+    const now = Date.now();
+    if (now - this.lastProgress < 250) return;
+    this.lastProgress = now;
+    this.emit('status', { state: 'transferring', operation, bytes } satisfies SessionStatus);
+  }
+}
+
+function statOrUndefined(sftp: SFTPWrapper, full: string, rel: string): Promise<RemoteEntry | undefined> {
+  return new Promise((resolve, reject) =>
+    sftp.stat(full, (err, st) => {
+      if (err) return (err as { code?: number }).code === 2 ? resolve(undefined) : reject(err);
+      resolve({ name: path.posix.basename(rel), path: rel, size: st.size, mtime: st.mtime * 1000, isFile: st.isFile(), isDirectory: st.isDirectory() });
+    }),
+  );
+}
+
+function renameNoReplace(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => sftp.rename(from, to, (err) => (err ? reject(err) : resolve())));
+}
+
+function unlinkQuietly(sftp: SFTPWrapper, full: string): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      sftp.unlink(full, () => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}
+
+async function mkdirp(sftp: SFTPWrapper, root: string, rel: string): Promise<void> {
+  let current = root || '.';
+  for (const part of rel.split('/').filter((s) => s && s !== '.')) {
+    current = path.posix.join(current, part);
+    const exists = await statOrUndefined(sftp, current, part);
+    if (exists?.isDirectory) continue;
+    await new Promise<void>((resolve, reject) =>
+      sftp.mkdir(current, (err) => (err && (err as { code?: number }).code !== 4 ? reject(err) : resolve())),
+    );
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), ms);
+    }),
+  ]);
+}
+
+/** ssh2-sftp-client's end() waits for 'close', which may never come on a dead socket: give it 2 s, then destroy. */
+async function endClient(client: SftpClient): Promise<void> {
+  const raw = (client as unknown as { client: import('ssh2').Client }).client;
+  try {
+    await withTimeout(client.end(), 2000, () => new Error('end timed out'));
+  } catch {
+    // fall through to destroy
+  }
+  try {
+    raw.destroy();
+  } catch {
+    // already gone
+  }
+  raw.removeAllListeners();
+  raw.on('error', () => undefined); // a late socket error after destroy must not crash the process
+}
+
+/** Connects only far enough to see the server's host key, and never logs in. */
+export async function probeFingerprint(settings: Pick<SftpSettings, 'host' | 'port' | 'connectTimeoutMs'>): Promise<string> {
+  const { Client } = await import('ssh2');
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let seen: string | undefined;
+    const finish = () => {
+      client.removeAllListeners();
+      client.on('error', () => undefined);
+      client.destroy();
+      if (seen) resolve(seen);
+      else reject(new SftpError('connect', undefined, 'NO_HOST_KEY', 'the server presented no host key'));
+    };
+    client.on('error', finish);
+    client.on('close', finish);
+    client.connect({
+      host: settings.host,
+      port: settings.port ?? 22,
+      username: 'probe',
+      readyTimeout: settings.connectTimeoutMs ?? 15_000,
+      hostVerifier: (key: Buffer) => {
+        seen = fingerprint(key);
+        return false;
+      },
+    });
+  });
+}
+
+export { closeFile };
