@@ -33,7 +33,6 @@ export class SftpReadStream extends Readable {
   private next = 0;
   private pushed = 0;
   private inFlight = 0;
-  private paused = false;
   private closing = false;
   private readonly done = new Map<number, Buffer>();
 
@@ -47,22 +46,27 @@ export class SftpReadStream extends Readable {
   }
 
   override _read(): void {
-    this.paused = false;
     this.pump();
   }
 
+  /**
+   * Pushes every finished range in file order (a push is what lets Node call _read again), and keeps WINDOW
+   * requests in flight as long as what is buffered (in flight, finished, and the reader's queue) stays under
+   * twice the high-water mark. Reads go on while the consumer catches up, which keeps a download at line speed.
+   */
   private pump(): void {
     if (this.destroyed || this.closing) return;
-    while (!this.paused) {
+    const limit = this.readableHighWaterMark;
+    for (;;) {
       const chunk = this.done.get(this.pushed);
       if (!chunk) break;
       this.done.delete(this.pushed);
       this.pushed += chunk.length;
       this.onProgress(this.pushed);
-      if (!this.push(chunk)) this.paused = true;
+      this.push(chunk);
     }
     if (this.pushed >= this.size) return this.finish();
-    while (!this.paused && this.inFlight < WINDOW && this.next < this.size && this.done.size < WINDOW) {
+    while (this.inFlight < WINDOW && this.next < this.size && (this.done.size + this.inFlight) * CHUNK + this.readableLength < 2 * limit) {
       const position = this.next;
       const length = Math.min(CHUNK, this.size - position);
       this.next += length;
