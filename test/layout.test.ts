@@ -63,6 +63,10 @@ describe('layouts', () => {
     ['a reserved key', minimal({ recordTypes: [{ code: 'AAA', fields: [{ name: 'Record Type' }] }] }), 'recordTypes[0].fields[0].key: "recordType" is reserved'],
     ['a fileNameField without a fileName pattern', minimal({ header: { recordType: 'HDR', fileNameField: 'name', fields: [{ name: 'Name' }] } }), 'header.fileNameField: needs a fileName pattern'],
     ['a trailer counting an unknown record type', minimal({ trailer: { recordType: 'TRL', countField: 'n', count: { recordTypes: ['ZZZ'] }, fields: [{ name: 'N' }] } }), 'trailer.count.recordTypes[0]: "ZZZ" is not a record type'],
+    ['an unknown file-name part property', minimal({ fileName: { pattern: 'X_{seq}.DAT', parts: { seq: { pattern: '\\d+', widht: 8 } } } }), 'fileName.parts.seq.widht: unknown property'],
+    ['a date part that cannot match a date', minimal({ fileName: { pattern: 'X_{d}.DAT', parts: { d: { pattern: '\\d{6}', kind: 'date' } } } }), 'fileName.parts.d.pattern: a date part must match 8 digits'],
+    ['an unbalanced file-name pattern', minimal({ fileName: { pattern: 'X_{vpd', parts: {} } }), 'fileName.pattern: has an unbalanced'],
+    ['a record code with a line break', minimal({ recordTypes: [{ code: 'A\nB', fields: [] }] }), 'recordTypes[0].code: must not contain'],
     ['a file-name part not defined', minimal({ fileName: { pattern: 'X_{vpd}.DAT', parts: {} } }), 'fileName.parts: no part named "vpd"'],
   ];
   for (const [what, json, message] of BAD) {

@@ -28,7 +28,11 @@ const CASES: Case[] = [
   { code: 'BLANK_LINE', text: goFile([PRA(), '', PRA({ 2: '1002' })]), severity: 'error', line: 3 },
   { code: 'BLANK_LINE', text: goFile([PRA(), '']), lenient: true, severity: 'warning', line: 3 },
   { code: 'INVALID_ENCODING', layout: 'ta', text: `${TA_HDR}\rATT,20160427,ADD,,1,,"M\xfcller"${','.repeat(33)}\rFTR,1,0`, severity: 'error', line: 2 },
-  { code: 'MIXED_LINE_ENDINGS', text: `${PRA()}\r\n${PRA({ 2: '1002' })}\n`, severity: 'warning', line: 0 },
+  { code: 'MIXED_LINE_ENDINGS', text: `${PRA()}\r\n${PRA({ 2: '1002' })}\n`, severity: 'error', line: 0 },
+  { code: 'MIXED_LINE_ENDINGS', text: `${PRA()}\r\n${PRA({ 2: '1002' })}\n`, lenient: true, severity: 'warning', line: 0 },
+  { code: 'QUOTING_MISMATCH', layout: 'ta', text: `${TA_HDR}\rATT,20160427,ADD,,1,,Business Miles${','.repeat(33)}\rFTR,1,0`, severity: 'error', line: 2, recordType: 'ATT', field: 'Element Name' },
+  { code: 'QUOTING_MISMATCH', layout: 'ta', text: `${TA_HDR}\rATT,20160427,ADD,,1,,"Bus ""${NAME}"" NHS"${','.repeat(33)}\rFTR,1,0`, severity: 'error', line: 2, recordType: 'ATT', field: 'Element Name' },
+  { code: 'LINE_TOO_LONG', text: `${PRA()}\n${'x'.repeat(3 * 1024 * 1024)}\n${PRA({ 2: '1002' })}\n`, severity: 'error', line: 2 },
   { code: 'NO_HEADER', text: `${PRA()}\n`, severity: 'warning', line: 0 },
   { code: 'HEADER_INVALID', text: `HDR~x~y\n${PRA()}\n`, severity: 'error', line: 1, recordType: 'HDR' },
   { code: 'HEADER_NOT_FIRST', text: `${PRA()}\nHDR~GO_123_GDW_GOC_20261120_00000007.DAT~20261120 010203~123~20261119 000000~20261120 000000~01\n`, severity: 'error', line: 2, recordType: 'HDR' },
@@ -36,8 +40,10 @@ const CASES: Case[] = [
   { code: 'FILE_NAME_MISMATCH', text: goFile([PRA()]), fileName: 'GO_123_GDW_GOC_20261120_00000008.DAT', severity: 'warning', line: 1, recordType: 'HDR' },
   { code: 'MISSING_TRAILER', text: goFile([PRA()]).replace(/TRL~\d+\n$/, ''), severity: 'error', line: 2, recordType: 'TRL' },
   { code: 'TRAILER_COUNT_MISMATCH', text: goFile([PRA()]).replace(/TRL~\d+/, 'TRL~4'), severity: 'error', line: 3, recordType: 'TRL', field: 'Record Count' },
+  { code: 'TRAILER_COUNT_MISMATCH', text: goFile([PRA()]).replace(/TRL~\d+/, 'TRL~03'), severity: 'error', line: 3, recordType: 'TRL', field: 'Record Count' },
   { code: 'DATA_AFTER_TRAILER', text: goFile([PRA()]) + PRA({ 2: '1002' }) + '\n', severity: 'error', line: 4, recordType: 'PRA' },
   { code: 'UNKNOWN_RECORD_TYPE', text: `XYZ~1~${NAME}\n`, severity: 'warning', line: 1, recordType: 'XYZ' },
+  { code: 'UNKNOWN_RECORD_TYPE', text: `${NAME} Smith NI QQ123456C\n`, severity: 'warning', line: 1 },
   { code: 'FIELD_COUNT', text: goLine('PRA', 10, { 2: '1', 7: NAME }) + '\n', severity: 'error', line: 1, recordType: 'PRA' },
   { code: 'FIELD_COUNT', text: 'PRD~1~2\n', severity: 'error', line: 1, recordType: 'PRD' },
   { code: 'EXTRA_FIELDS', text: goLine('PRA', 46, { 2: '1', 7: NAME, 46: NAME }) + '\n', lenient: true, severity: 'warning', line: 1, recordType: 'PRA' },
@@ -64,9 +70,25 @@ describe('reader problems', () => {
       if (c.line) assert.ok(p.message.includes(`line ${c.line}`));
       if (c.fileName) assert.ok(p.message.includes(c.fileName));
       for (const q of all) assert.ok(!q.message.includes(NAME) && !q.message.includes('Müller'), 'no field value in messages');
-      assert.equal(summary.valid, c.severity === 'warning' ? summary.errorCount === 0 : false);
+      assert.equal(summary.valid, c.severity === 'warning', 'a warning alone leaves the file valid; an error makes it invalid');
+      assert.ok(!JSON.stringify(summary.records).includes(NAME), 'no value among the record type counts');
     });
   }
+
+  it('does not hold a file without line breaks: an over-long line is skipped chunk by chunk', async () => {
+    const reader = new EsrReader(loadLayout('go-gdw'), { maxLineLength: 1000 });
+    const out: EsrRecord[] = [];
+    let maxCarry = 0;
+    const chunks = [PRA() + '\n', ...Array.from({ length: 50 }, () => 'x'.repeat(300)), '\n', PRA({ 2: '1002' }) + '\n'];
+    const source = Readable.from(chunks.map((c) => Buffer.from(c)));
+    source.on('data', () => (maxCarry = Math.max(maxCarry, (reader as unknown as { carry: string }).carry.length)));
+    await pipeline(source, reader, new Writable({ objectMode: true, write: (r, _e, cb) => (out.push(r), cb()) }));
+    assert.ok(maxCarry <= 1300, `carried ${maxCarry} characters`);
+    assert.deepEqual(out.map((r) => r.personId), ['1001', '1002']);
+    const s = reader.summary();
+    assert.deepEqual(s.errors.map((e) => [e.code, e.line]), [['LINE_TOO_LONG', 2]]);
+    assert.equal(s.lines, 3);
+  });
 
   it('rejects an invalid record with its problems instead of passing it on', async () => {
     const { records, rejected } = await read('go-gdw', Buffer.from([PRA({ 14: '20230230' }), PRA({ 2: '1002' })].join('\n') + '\n'));
@@ -75,6 +97,13 @@ describe('reader problems', () => {
     assert.equal(rejected[0].line, 1);
     assert.equal(rejected[0].record.lastName, NAME);
     assert.deepEqual(rejected[0].problems.map((p) => p.code), ['INVALID_DATE']);
+  });
+
+  it('never echoes a first field that is not a record type code', async () => {
+    const { summary } = await read('go-gdw', Buffer.from(goFile([`${NAME} Smith`]).replace(/TRL~\d+/, 'TRL~3')));
+    const w = summary.warnings.find((p) => p.code === 'UNKNOWN_RECORD_TYPE')!;
+    assert.equal(w.recordType, undefined);
+    assert.deepEqual(summary.records, { HDR: 1, '?': 1, TRL: 1 });
   });
 
   it('keeps extra trailing columns in lenient mode and writes them back', async () => {

@@ -1,7 +1,7 @@
 /** Writer behaviour: exact bytes, computed header/trailer, and one failing case per error code. */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { EsrWriteError, EsrWriter, buildFileName, loadLayout, type WriteErrorCode } from '../core/codec';
+import { EsrWriteError, EsrWriter, buildFileName, compileLayout, loadLayout, writeToBuffer as writeToBufferLayout, type WriteErrorCode } from '../core/codec';
 import { goFile, goLine, read, write } from './helpers';
 
 const HEADER = {
@@ -68,6 +68,25 @@ describe('writer', () => {
     assert.equal((await write('go-exp', records)).toString('latin1'), line + '\n');
   });
 
+  it('builds the file name from its parts and writes it into the header it builds', async () => {
+    const layout = loadLayout('go-gdw');
+    const writer = new EsrWriter(layout, { fileName: { vpd: '123', subtype: 'GDW', extractType: 'F', date: '2026-11-20', sequence: 9 }, header: { creationDate: '2026-11-20T01:02:03' } });
+    assert.equal(writer.fileName, 'GO_123_GDW_GOF_20261120_00000009.DAT');
+    const chunks: Buffer[] = [];
+    writer.on('data', (c: Buffer) => chunks.push(c));
+    writer.end(person());
+    await new Promise((resolve) => writer.on('end', resolve));
+    assert.match(Buffer.concat(chunks).toString('latin1'), /^HDR~GO_123_GDW_GOF_20261120_00000009\.DAT~20261120 010203~~~~01\n/);
+    assert.throws(() => new EsrWriter(layout, { fileName: { vpd: '123', subtype: 'GDW', extractType: 'F', date: '2026-02-30', sequence: 9 } }), /must be a real date/);
+  });
+
+  it('refuses a lone surrogate in a UTF-8 layout instead of writing a replacement character', async () => {
+
+    const utf8 = compileLayout({ id: 'u', title: 'u', direction: 'inbound', delimiter: '|', quoting: 'none', encoding: 'utf8', lineEnding: 'lf', finalNewline: true, recordTypes: [{ code: 'AAA', fields: [{ name: 'Name' }] }] });
+    await assert.rejects(writeToBufferLayout(utf8, [{ recordType: 'AAA', name: 'Zebedee \ud800' }]), /UNREPRESENTABLE_CHARACTER/);
+    assert.equal((await writeToBufferLayout(utf8, [{ recordType: 'AAA', name: 'Zoë 😀' }])).toString('utf8'), 'AAA|Zoë 😀\n');
+  });
+
   it('keeps a fragment a fragment: no header given, no trailer written', async () => {
     const bytes = await write('go-gdw', [person()]);
     assert.equal(bytes.toString('latin1'), goLine('PRA', 44, { 2: '1001', 5: '2001', 7: 'Zebedee', 8: 'Ann' }) + '\n');
@@ -102,6 +121,10 @@ interface WriteCase {
 const WRITE_CASES: WriteCase[] = [
   { code: 'NOT_A_RECORD', records: [42], recordNumber: 1 },
   { code: 'UNKNOWN_RECORD_TYPE', records: [{ recordType: 'XYZ', name: 'Zebedee' }], recordNumber: 1 },
+  { code: 'NOT_A_RECORD', records: [{ recordType: 'XYZ~Zebedee', values: ['a'] }], recordNumber: 1 },
+  { code: 'NOT_A_RECORD', records: [person(), { recordType: 'ABC\nDEF', values: ['b'] }], recordNumber: 2 },
+  { code: 'INVALID_VALUE', records: [{ recordType: 'XYZ', values: ['Zebedee', { x: 1 }] }], recordNumber: 1, field: 'value 3' },
+  { code: 'FIELD_COUNT', records: [{ recordType: 'LOV', values: ['Zebedee'] }], recordNumber: 1 },
   { code: 'UNKNOWN_FIELD', records: [person({ nickname: 'Zebedee' })], recordNumber: 1 },
   { code: 'REQUIRED_FIELD_MISSING', records: [person(), person({ personId: '' })], recordNumber: 2, field: 'Person ID' },
   { code: 'INVALID_VALUE', records: [person({ dateOfBirth: '2023-02-30' })], recordNumber: 1, field: 'Date of Birth' },

@@ -185,6 +185,10 @@ function layouts(io: Io): number {
 }
 
 export async function main(argv: string[], io: Io = process): Promise<number> {
+  // The reader of our output may go away (`esr inspect F | head`): that ends the output, not the program.
+  io.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') io.stderr.write(`esr: cannot write output (${err.code ?? 'error'})\n`);
+  });
   try {
     const args = parseArgs(argv);
     const command = args.positional[0];

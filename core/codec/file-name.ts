@@ -79,8 +79,13 @@ export function buildFileName(layout: CompiledLayout, parts: FileNameParts): str
     }
     let text = String(value);
     if (part.kind === 'date') {
-      const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-      if (m) text = m[1] + m[2] + m[3];
+      const m = /^(\d{4})-?(\d{2})-?(\d{2})$/.exec(text);
+      const iso = m ? `${m[1]}-${m[2]}-${m[3]}` : '';
+      const d = new Date(iso + 'T00:00:00Z');
+      if (!m || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== iso) {
+        throw new FileNameError(`file name part "${name}" must be a real date (YYYY-MM-DD)`, name);
+      }
+      text = m[1] + m[2] + m[3];
     } else if (part.kind === 'number' && part.width) {
       if (!/^\d+$/.test(text)) throw new FileNameError(`file name part "${name}" must be a whole number`, name);
       if (text.length > part.width) throw new FileNameError(`file name part "${name}" has more than ${part.width} digits`, name);

@@ -213,7 +213,7 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
       ? ['code', 'deleteCode', 'name', 'fields', 'fieldCounts', 'idField', 'personField', 'effectiveFrom', 'effectiveTo', 'opaque', 'note']
       : codeKey === 'recordType' && p === 'header' ? ['recordType', 'fields', 'fieldCounts', 'fileNameField', 'note'] : ['recordType', 'fields', 'fieldCounts', 'countField', 'count', 'note']);
     const code = str(r, codeKey, p)!;
-    if (code.includes(delimiter)) fail(`${p}.${codeKey}`, 'must not contain the delimiter');
+    if (code.includes(delimiter) || /["\r\n]/.test(code)) fail(`${p}.${codeKey}`, 'must not contain the delimiter, a quote or a line break');
     const fields = compileFields(r.fields, `${p}.fields`);
     const full = fields.length + 1;
     let counts = [full];
@@ -233,6 +233,9 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
       return v;
     };
     const deleteCode = str(r, 'deleteCode', p, true);
+    if (deleteCode !== undefined && (deleteCode.includes(delimiter) || /["\r\n]/.test(deleteCode))) {
+      fail(`${p}.deleteCode`, 'must not contain the delimiter, a quote or a line break');
+    }
     const idField = keyRef('idField');
     if (deleteCode && !idField) fail(`${p}.idField`, 'needed when a deleteCode is given (the delete row carries this ID)');
     return {
@@ -278,6 +281,7 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
     if (tr.count === 'allLines') count = 'allLines';
     else {
       const c = obj(tr.count, 'trailer.count');
+      only(c, 'trailer.count', ['recordTypes']);
       if (!Array.isArray(c.recordTypes) || !c.recordTypes.every((x) => typeof x === 'string')) {
         fail('trailer.count', 'must be "allLines" or { "recordTypes": [codes] }');
       }
@@ -314,8 +318,16 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
 function validateFileNameSpec(raw: unknown, fail: (p: string, m: string) => never): void {
   if (typeof raw !== 'object' || raw === null) fail('fileName', 'must be an object');
   const spec = raw as Record<string, unknown>;
+  for (const k of Object.keys(spec)) if (k !== 'pattern' && k !== 'parts') fail(`fileName.${k}`, 'unknown property');
   if (typeof spec.pattern !== 'string') fail('fileName.pattern', 'must be a string');
+  const outside = (spec.pattern as string).replace(/\{[^{}]*\}/g, '');
+  if (/[{}]/.test(outside)) fail('fileName.pattern', 'has an unbalanced { or }');
   const parts = (spec.parts ?? {}) as Record<string, Record<string, unknown>>;
+  for (const [name, part] of Object.entries(parts)) {
+    for (const k of Object.keys(part ?? {})) {
+      if (!['pattern', 'kind', 'width', 'description'].includes(k)) fail(`fileName.parts.${name}.${k}`, 'unknown property');
+    }
+  }
   for (const m of (spec.pattern as string).matchAll(/\{([^}]*)\}/g)) {
     if (!parts[m[1]]) fail('fileName.parts', `no part named "${m[1]}" (used in the pattern)`);
   }
@@ -329,6 +341,9 @@ function validateFileNameSpec(raw: unknown, fail: (p: string, m: string) => neve
     if (part.width !== undefined && !(Number.isInteger(part.width) && (part.width as number) > 0)) fail(`fileName.parts.${name}.width`, 'must be a whole number above 0');
     if (part.kind !== undefined && !['text', 'date', 'number'].includes(part.kind as string)) {
       fail(`fileName.parts.${name}.kind`, 'must be one of text, date, number');
+    }
+    if (part.kind === 'date' && !new RegExp(`^(?:${part.pattern as string})$`).test('20240229')) {
+      fail(`fileName.parts.${name}.pattern`, 'a date part must match 8 digits (YYYYMMDD)');
     }
   }
 }

@@ -23,7 +23,9 @@ export type ProblemCode =
   | 'INVALID_TIMESTAMP'
   | 'INVALID_TIME'
   | 'INVALID_NUMBER'
-  | 'CSV_SYNTAX';
+  | 'CSV_SYNTAX'
+  | 'QUOTING_MISMATCH'
+  | 'LINE_TOO_LONG';
 
 export type Severity = 'error' | 'warning';
 

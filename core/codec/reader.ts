@@ -39,6 +39,8 @@ export interface ReadOptions {
   fileName?: string;
   /** How many problems of each severity summary() keeps (all are emitted as 'problem' events). Default 1000. */
   keepProblems?: number;
+  /** Longest line accepted, in characters (default 1 MiB): a longer one is skipped as LINE_TOO_LONG. */
+  maxLineLength?: number;
 }
 
 export interface ReadSummary {
@@ -100,6 +102,13 @@ export class EsrReader extends Transform {
   private warningCount = 0;
   private pending: Problem[] | undefined;
   private readonly fileInfo: FileInfo = {};
+  private readonly maxLine: number;
+  /** Inside a line longer than maxLine: dropping text until its end. */
+  private skipping = false;
+  /** Quoted layouts: whether each field of the current line was quoted. */
+  private quotedFlags: boolean[] = [];
+  /** The last record, held back until the next one so that the end of the file can be marked on it. */
+  private held?: EsrRecord;
   private readonly decoders = new Map<CompiledRecordType, FieldDecoder>();
 
   constructor(layout: CompiledLayout, options: ReadOptions = {}) {
@@ -107,6 +116,7 @@ export class EsrReader extends Transform {
     this.layout = layout;
     this.lenient = options.lenient ?? false;
     this.keep = options.keepProblems ?? 1000;
+    this.maxLine = options.maxLineLength ?? 1024 * 1024;
     this.quoted = layout.spec.quoting === 'fields';
     this.asciiOnly = layout.spec.encoding === 'ascii';
     if (layout.spec.encoding === 'utf8') this.decoder = new StringDecoder('utf8');
@@ -169,13 +179,18 @@ export class EsrReader extends Transform {
     }
   }
 
-  /** Splits text into lines at LF, CRLF or bare CR, keeping a partial last line for the next chunk. */
+  /**
+   * Splits text into lines at LF, CRLF or bare CR, keeping a partial last line for the next chunk. The carried
+   * part holds no line end (except a CR at its very end), so only new text is searched.
+   */
   private splitLines(text: string, final: boolean): void {
-    const s = this.carry.length ? this.carry + text : text;
-    let pos = 0;
-    let nextLf = s.indexOf('\n');
-    let nextCr = s.indexOf('\r');
+    const carried = this.carry.length;
+    const s = carried ? this.carry + text : text;
     const len = s.length;
+    const from = carried ? carried - 1 : 0;
+    let pos = 0;
+    let nextLf = s.indexOf('\n', from);
+    let nextCr = s.indexOf('\r', from);
     for (;;) {
       if (nextLf !== -1 && nextLf < pos) nextLf = s.indexOf('\n', pos);
       if (nextCr !== -1 && nextCr < pos) nextCr = s.indexOf('\r', pos);
@@ -190,16 +205,30 @@ export class EsrReader extends Transform {
         kind = LF;
       } else break;
       this.eolCounts[kind]++;
-      this.line(s.slice(pos, end));
+      if (this.skipping) {
+        this.skipping = false; // the end of the over-long line
+      } else this.line(s.slice(pos, end));
       pos = end + (kind === CRLF ? 2 : 1);
     }
     if (final) {
       this.carry = '';
-      if (pos < len) {
+      if (pos < len || this.skipping) {
         this.finalNewline = false;
-        this.line(s.slice(pos));
+        if (!this.skipping) this.line(s.slice(pos));
+        this.skipping = false;
       }
-    } else this.carry = pos === 0 ? s : s.slice(pos);
+      return;
+    }
+    this.carry = pos === 0 ? s : s.slice(pos);
+    if (this.carry.length > this.maxLine) {
+      // Never hold a whole file because it has no line breaks: report the line and drop it up to its end.
+      if (!this.skipping) {
+        this.lineNo++;
+        this.problem('error', 'LINE_TOO_LONG', this.lineNo, `line longer than ${this.maxLine} characters; skipped`);
+      }
+      this.skipping = true;
+      this.carry = this.carry.endsWith('\r') ? '\r' : '';
+    }
   }
 
   private problem(severity: Severity, code: ProblemCode, line: number, detail: string, recordType?: string, field?: string): Problem {
@@ -224,17 +253,32 @@ export class EsrReader extends Transform {
 
   private line(text: string): void {
     const line = ++this.lineNo;
+    if (text.length > this.maxLine) {
+      this.problem('error', 'LINE_TOO_LONG', line, `line longer than ${this.maxLine} characters; skipped`);
+      return;
+    }
     if (text.length === 0) {
       this.problem(this.lenient ? 'warning' : 'error', 'BLANK_LINE', line, 'blank line');
       return;
     }
     if (this.asciiOnly ? /[^\x00-\x7f]/.test(text) : this.decoder !== undefined && text.includes('\ufffd')) {
-      this.problem('error', 'INVALID_ENCODING', line, `bytes that are not valid ${this.layout.spec.encoding}`);
+      const what = this.asciiOnly ? 'bytes that are not ASCII' : 'bytes that are not valid UTF-8 (or a U+FFFD character)';
+      this.problem('error', 'INVALID_ENCODING', line, what);
     }
     let fields: string[];
     if (this.quoted) {
       try {
-        fields = (parseCsv(text, { delimiter: this.layout.spec.delimiter, relax_column_count: true, relax_quotes: true }) as string[][])[0] ?? [''];
+        const flags: boolean[] = [];
+        fields = (parseCsv(text, {
+          delimiter: this.layout.spec.delimiter,
+          relax_column_count: true,
+          relax_quotes: true,
+          cast: (value: string, context: { index: number; quoting: boolean }) => {
+            flags[context.index] = context.quoting;
+            return value;
+          },
+        }) as string[][])[0] ?? [''];
+        this.quotedFlags = flags;
       } catch (err) {
         this.problem('error', 'CSV_SYNTAX', line, `cannot split the line into fields (${(err as { code?: string }).code ?? 'parse error'})`);
         return;
@@ -245,10 +289,14 @@ export class EsrReader extends Transform {
 
   private fields(fields: string[], line: number): void {
     const code = fields[0];
-    this.counts[code] = (this.counts[code] ?? 0) + 1;
     const layout = this.layout;
+    const known = layout.byCode.has(code) || layout.byDeleteCode.has(code);
+    // The first field of a broken line may be anything, even personal data: only code-shaped text is echoed.
+    const shown = known || /^[A-Z][A-Z0-9]{1,3}$/.test(code) ? code : undefined;
+    const counted = shown ?? '?';
+    this.counts[counted] = (this.counts[counted] ?? 0) + 1;
     if (this.trailerLine) {
-      this.problem('error', 'DATA_AFTER_TRAILER', line, `line after the ${layout.trailer!.code} trailer`, code);
+      this.problem('error', 'DATA_AFTER_TRAILER', line, `line after the ${layout.trailer!.code} trailer`, shown);
     }
     if (layout.header && code === layout.header.code) return this.header(fields, line);
     if (layout.trailer && code === layout.trailer.code) return this.trailer(fields, line);
@@ -256,8 +304,9 @@ export class EsrReader extends Transform {
     if (rt) return this.deliver(this.record(rt, fields, line), line, code);
     const deleted = layout.byDeleteCode.get(code);
     if (deleted) return this.deliver(this.deleteRecord(deleted, code, fields, line), line, code);
-    this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `record type not in layout ${layout.id}; kept as raw values`, code);
-    this.deliver({ recordType: code, values: fields.slice(1) }, line, code);
+    if (shown) this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `record type not in layout ${layout.id}; kept as raw values`, shown);
+    else this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `the first field is not a record type code; line kept as raw values`);
+    this.deliver({ recordType: code, values: fields.slice(1) }, line, counted);
   }
 
   private deliver(record: EsrRecord, line: number, recordType: string): void {
@@ -267,13 +316,18 @@ export class EsrReader extends Transform {
       this.emit('reject', rejected);
       return;
     }
-    this.push(record);
+    if (this.held) this.push(this.held);
+    this.held = record;
   }
 
   private record(rt: CompiledRecordType, fields: string[], line: number): EsrRecord {
     const code = rt.code;
     const n = fields.length;
     if (rt.opaque) {
+      if (!rt.counts.includes(n) && n > rt.maxCount && this.lenient) {
+        this.problem('warning', 'EXTRA_FIELDS', line, `${n} fields where the layout has ${rt.maxCount}; extra fields kept`, code);
+        return { recordType: code, values: fields.slice(1, rt.maxCount), _extra: fields.slice(rt.maxCount) };
+      }
       if (!rt.counts.includes(n)) this.countProblem(rt, n, line);
       return { recordType: code, values: fields.slice(1) };
     }
@@ -290,6 +344,7 @@ export class EsrReader extends Transform {
         limit = Math.min(n, rt.maxCount);
       }
     } else if (n !== rt.defaultCount) rec._fieldCount = n;
+    this.checkQuoting(rt, fields, line);
     this.decodeFields(rt, fields, limit, rec, line);
     return rec;
   }
@@ -310,6 +365,26 @@ export class EsrReader extends Transform {
     else this.invalid(rt, rt.fields[i], this.decodingLine);
   };
 
+  /** Quoted layouts: each field must be quoted exactly as the layout writes it, so that files round-trip. */
+  private checkQuoting(rt: CompiledRecordType, fields: string[], line: number): void {
+    if (!this.quoted) return;
+    const flags = this.quotedFlags;
+    const quoteEmpty = this.layout.spec.quoteEmpty ?? false;
+    const severity: Severity = this.lenient ? 'warning' : 'error';
+    const report = (detail: string, field?: string) => {
+      if (severity === 'error') this.recordError('QUOTING_MISMATCH', line, detail, rt.code, field);
+      else this.problem('warning', 'QUOTING_MISMATCH', line, detail, rt.code, field);
+    };
+    if (flags[0]) report('the record type is quoted');
+    const n = Math.min(fields.length, rt.fields.length + 1);
+    for (let i = 1; i < n; i++) {
+      const f = rt.fields[i - 1];
+      const expected = f.quoted && (quoteEmpty || fields[i] !== '');
+      if (!!flags[i] !== expected) report(expected ? `value (position ${f.pos}) is not quoted as the layout says` : `value (position ${f.pos}) is quoted; the layout writes it bare`, f.name);
+      else if (flags[i] && fields[i].includes('"')) report(`quoted value (position ${f.pos}) holds a double quote, which the layout cannot write`, f.name);
+    }
+  }
+
   private missing(rt: CompiledRecordType, f: CompiledField, line: number): void {
     this.recordError('REQUIRED_FIELD_MISSING', line, `required field (position ${f.pos}) is empty`, rt.code, f.name);
   }
@@ -326,7 +401,10 @@ export class EsrReader extends Transform {
 
   private deleteRecord(rt: CompiledRecordType, code: string, fields: string[], line: number): EsrRecord {
     const rec: EsrRecord = { recordType: code };
-    if (fields.length !== 2) {
+    if (fields.length > 2 && this.lenient) {
+      this.problem('warning', 'EXTRA_FIELDS', line, `${fields.length} fields where a delete row has 2; extra fields kept`, code);
+      rec._extra = fields.slice(2);
+    } else if (fields.length !== 2) {
       this.recordError('FIELD_COUNT', line, `${fields.length} fields where a delete row has 2`, code);
     }
     const idField = rt.fieldsByKey.get(rt.idField!)!;
@@ -351,6 +429,7 @@ export class EsrReader extends Transform {
     this.headerLine = line;
     const rec: EsrRecord = { recordType: h.code };
     if (fields.length !== h.defaultCount) rec._fieldCount = fields.length;
+    this.checkQuoting(h, fields, line);
     this.decodeFields(h, fields, fields.length, rec, line);
     const nameField = h.fileNameField;
     const headerName = nameField ? rec[nameField] : undefined;
@@ -382,6 +461,7 @@ export class EsrReader extends Transform {
       return this.deliver({ recordType: t.code, values: fields.slice(1) }, line, t.code);
     }
     if (fields.length !== t.defaultCount) rec._fieldCount = fields.length;
+    this.checkQuoting(t, fields, line);
     this.decodeFields(t, fields, fields.length, rec, line);
     const count = rec[t.countField];
     if (typeof count === 'string') this.trailerCount = count;
@@ -389,13 +469,19 @@ export class EsrReader extends Transform {
   }
 
   private finish(): void {
+    if (this.held) {
+      // Marks a file whose last line ending differs from the layout's, so that writing it back is exact.
+      if (this.finalNewline !== this.layout.spec.finalNewline) this.held._finalNewline = this.finalNewline;
+      this.push(this.held);
+      this.held = undefined;
+    }
     const layout = this.layout;
     if (this.lineNo === 0) {
       this.problem('error', 'EMPTY_FILE', 0, 'the file is empty');
       return;
     }
     const eolUsed = this.eolCounts.filter((c) => c > 0).length;
-    if (eolUsed > 1) this.problem('warning', 'MIXED_LINE_ENDINGS', 0, 'the file mixes line endings');
+    if (eolUsed > 1) this.problem(this.lenient ? 'warning' : 'error', 'MIXED_LINE_ENDINGS', 0, 'the file mixes line endings');
     if (layout.header && !this.headerLine) {
       this.problem('warning', 'NO_HEADER', 0, `no ${layout.header.code} header: read as a fragment of an extract`);
     }
@@ -408,14 +494,14 @@ export class EsrReader extends Transform {
     if (this.trailerCount === undefined) return;
     const count = layout.trailer.count;
     const expected = count === 'allLines' ? this.lineNo : count.recordTypes.reduce((sum, c) => sum + (this.counts[c] ?? 0), 0);
-    if (Number(this.trailerCount) !== expected) {
+    if (this.trailerCount !== String(expected)) {
       const field = layout.trailer.fieldsByKey.get(layout.trailer.countField)!.name;
       const what = count === 'allLines' ? 'lines in the file' : `${count.recordTypes.join('/')} lines`;
       this.problem(
         this.lenient ? 'warning' : 'error',
         'TRAILER_COUNT_MISMATCH',
         this.trailerLine,
-        `trailer count is ${this.trailerCount} but there are ${expected} ${what}`,
+        `trailer count does not match the ${expected} ${what}`,
         tcode,
         field,
       );

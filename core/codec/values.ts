@@ -53,10 +53,14 @@ function decodeTimestamp(s: string, separated: boolean, allowDateOnly: boolean):
   const hh = two(s, t);
   const mm = two(s, t + 2);
   const ss = two(s, t + 4);
-  if (date === null) return hh === 0 && mm === 0 && ss === 0 ? null : INVALID;
+  // All zeros: null, except where a bare date is also allowed, whose zero (00000000) already takes null.
+  if (date === null) return hh === 0 && mm === 0 && ss === 0 ? (allowDateOnly ? ZERO_TIMESTAMP : null) : INVALID;
   if (date === INVALID || !validTime(hh, mm, ss)) return INVALID;
   return date + 'T' + s.slice(t, t + 2) + ':' + s.slice(t + 2, t + 4) + ':' + s.slice(t + 4, t + 6);
 }
+
+/** The all-zero timestamp of a field that also allows a bare date (where null stands for 00000000). */
+export const ZERO_TIMESTAMP = '0000-00-00T00:00:00';
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
@@ -118,7 +122,8 @@ export function encodeValue(field: CompiledField, v: unknown): string | typeof I
     }
     case 'timestamp': {
       const sep = field.format === 'YYYYMMDD HHMMSS' ? ' ' : '';
-      if (v === null) return `00000000${sep}000000`;
+      if (v === null) return field.allowDateOnly ? '00000000' : `00000000${sep}000000`;
+      if (v === ZERO_TIMESTAMP && field.allowDateOnly) return `00000000${sep}000000`;
       if (typeof v !== 'string') return INVALID;
       const d = ISO_DATE.exec(v);
       if (d && field.allowDateOnly && validDate(+d[1], +d[2], +d[3])) return d[1] + d[2] + d[3];

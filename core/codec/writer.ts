@@ -9,6 +9,7 @@ import type { CompiledField, CompiledLayout, CompiledRecordType } from './layout
 import type { LineEnding } from './layout-types';
 import { encodeValue, expectedForm, INVALID } from './values';
 import type { EsrRecord } from './reader';
+import { buildFileName, type FileNameParts } from './file-name';
 
 export type WriteErrorCode =
   | 'NOT_A_RECORD'
@@ -49,6 +50,11 @@ export interface WriteOptions {
   trailerCount?: 'recompute' | 'keep';
   /** Report invalid records as 'reject' events and leave them out instead of failing the file. */
   skipInvalid?: boolean;
+  /**
+   * Parts of the file name (e.g. { vpd, subtype, extractType, date, sequence }): the name is built with the
+   * layout's pattern, exposed as `fileName`, and written into a header the writer builds.
+   */
+  fileName?: FileNameParts;
 }
 
 const EOL_TEXT: Record<LineEnding, string> = { lf: '\n', crlf: '\r\n', cr: '\r' };
@@ -65,6 +71,9 @@ export class EsrWriter extends Transform {
   private headerValues?: Record<string, unknown>;
   private trailerInput?: EsrRecord;
   private readonly counts: Record<string, number> = Object.create(null);
+  private finalNewline: boolean;
+  /** The file name built from `options.fileName`, if given. */
+  readonly fileName?: string;
 
   constructor(layout: CompiledLayout, options: WriteOptions = {}) {
     super({ writableObjectMode: true, readableObjectMode: false });
@@ -72,6 +81,16 @@ export class EsrWriter extends Transform {
     this.options = options;
     this.eol = EOL_TEXT[options.eol ?? layout.spec.lineEnding];
     this.maxCode = { latin1: 0xff, ascii: 0x7f, utf8: Infinity }[layout.spec.encoding];
+    this.finalNewline = layout.spec.finalNewline;
+    if (options.fileName) this.fileName = buildFileName(layout, options.fileName);
+  }
+
+  /** The header the writer builds from options: file name filled in, layout defaults applied. */
+  private builtHeader(): EsrRecord {
+    const header = { recordType: this.layout.header?.code ?? '', ...this.options.header } as EsrRecord;
+    const nameKey = this.layout.header?.fileNameField;
+    if (nameKey && this.fileName && header[nameKey] === undefined) header[nameKey] = this.fileName;
+    return header;
   }
 
   /** Lines written so far per record type (header and trailer included). */
@@ -95,9 +114,9 @@ export class EsrWriter extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (this.recordNumber === 0 && this.options.header) this.writeHeader({ recordType: this.layout.header?.code ?? '', ...this.options.header }, true);
+      if (this.recordNumber === 0 && this.options.header) this.writeHeader(this.builtHeader(), true);
       this.writeTrailer();
-      if (this.lines > 0 && this.layout.spec.finalNewline) this.out += this.eol;
+      if (this.lines > 0 && this.finalNewline) this.out += this.eol;
       this.flushOut();
       callback();
     } catch (err) {
@@ -119,21 +138,34 @@ export class EsrWriter extends Transform {
     if (typeof input !== 'object' || input === null || typeof (input as EsrRecord).recordType !== 'string') {
       this.fail('NOT_A_RECORD', undefined, undefined, 'expected an object with a recordType');
     }
-    const record = input as EsrRecord;
+    let record = input as EsrRecord;
+    if ('_finalNewline' in record) {
+      // Set by the reader on the last record of a file whose last line ending differs from the layout's.
+      const { _finalNewline, ...rest } = record;
+      if (typeof _finalNewline === 'boolean') this.finalNewline = _finalNewline;
+      record = rest as EsrRecord;
+    }
     const code = record.recordType;
+    if (code === '' || /[\r\n"]/.test(code) || code.includes(this.layout.spec.delimiter)) {
+      this.fail('NOT_A_RECORD', undefined, undefined, 'recordType must be a code without delimiter, quote or line break');
+    }
     const { header, trailer } = this.layout;
     if (this.trailerInput) this.fail('RECORD_AFTER_TRAILER', code, undefined, 'no record may follow the trailer');
     if (header && code === header.code) {
       if (this.lines > 0) this.fail('HEADER_NOT_FIRST', code, undefined, 'the header must be the first record');
       return this.writeHeader(record);
     }
-    if (this.lines === 0 && this.options.header) this.writeHeader({ recordType: header?.code ?? '', ...this.options.header }, true);
+    if (this.lines === 0 && this.options.header) this.writeHeader(this.builtHeader(), true);
     if (trailer && code === trailer.code) {
       this.trailerInput = record;
       return;
     }
     const rt = this.layout.byCode.get(code);
     if (rt && !rt.opaque) return this.line(code, this.encodeFields(rt, record));
+    if (rt?.opaque) {
+      const n = Array.isArray(record.values) ? record.values.length + 1 : 0;
+      if (!rt.counts.includes(n)) this.fail('FIELD_COUNT', code, undefined, `values must hold ${rt.counts.map((c) => c - 1).join(' or ')} fields`);
+    }
     const deleted = this.layout.byDeleteCode.get(code);
     if (deleted) return this.line(code, this.encodeDelete(deleted, record));
     if (Array.isArray(record.values)) return this.line(code, this.encodeRaw(code, record));
@@ -241,6 +273,9 @@ export class EsrWriter extends Transform {
     } else if (this.layout.spec.quoting === 'fields' && text.startsWith('"')) {
       this.fail('QUOTE_IN_VALUE', code, field, 'an unquoted value cannot start with a double quote');
     }
+    if (this.maxCode === Infinity && /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)) {
+      this.fail('UNREPRESENTABLE_CHARACTER', code, field, 'the value holds a lone surrogate, which UTF-8 cannot carry');
+    }
     for (let i = 0; i < text.length; i++) {
       if (text.charCodeAt(i) > this.maxCode) {
         this.fail('UNREPRESENTABLE_CHARACTER', code, field, `character ${i + 1} of the value cannot be written in ${this.layout.spec.encoding}`);
@@ -252,16 +287,24 @@ export class EsrWriter extends Transform {
   private encodeDelete(rt: CompiledRecordType, record: EsrRecord): string[] {
     const idField = rt.fieldsByKey.get(rt.idField!)!;
     for (const key of Object.keys(record)) {
-      if (key !== 'recordType' && key !== idField.key) this.fail('UNKNOWN_FIELD', record.recordType, undefined, `a delete row carries only ${idField.key}`);
+      if (key !== 'recordType' && key !== idField.key && key !== '_extra') this.fail('UNKNOWN_FIELD', record.recordType, undefined, `a delete row carries only ${idField.key}`);
     }
     const id = record[idField.key];
     if (id === undefined || id === '') this.fail('REQUIRED_FIELD_MISSING', record.recordType, idField.name, 'a delete row must carry the ID');
-    return [record.recordType, this.checkText(record.recordType, idField.name, String(id), false)];
+    const extra = Array.isArray(record._extra) ? record._extra.map((v, i) => this.checkText(record.recordType, `value ${i + 3}`, this.rawText(record.recordType, v, i + 3), false)) : [];
+    return [record.recordType, this.checkText(record.recordType, idField.name, this.rawText(record.recordType, id, 2), false), ...extra];
   }
 
   private encodeRaw(code: string, record: EsrRecord): string[] {
-    const values = record.values as unknown[];
-    return [code, ...values.map((v, i) => this.checkText(code, `value ${i + 2}`, String(v ?? ''), false))];
+    const values = [...(record.values as unknown[]), ...(Array.isArray(record._extra) ? record._extra : [])];
+    return [code, ...values.map((v, i) => this.checkText(code, `value ${i + 2}`, this.rawText(code, v, i + 2), false))];
+  }
+
+  private rawText(code: string, v: unknown, pos: number): string {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    this.fail('INVALID_VALUE', code, `value ${pos}`, 'raw values must be text or numbers');
   }
 }
 
