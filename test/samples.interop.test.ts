@@ -45,6 +45,9 @@ describe('shared ESR samples', { skip: SAMPLES_SKIP }, () => {
       } else {
         assert.deepEqual(strict.summary.errors, []);
         assert.equal(strict.rejected.length, 0);
+        const eol = strict.summary.eol === 'none' ? undefined : (strict.summary.eol as 'lf' | 'crlf' | 'cr');
+        const rewritten = await write(layoutId, strict.records, { eol });
+        assert.ok(rewritten.equals(fs.readFileSync(file)), 'a strictly valid file comes back byte for byte with the count recomputed');
       }
       const lenient = await read(layoutId, file, { lenient: true });
       assert.deepEqual(lenient.summary.errors, [], 'passes lenient');
