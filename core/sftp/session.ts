@@ -34,6 +34,8 @@ export interface SftpSettings {
   operationTimeoutMs?: number;
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
+  /** Replace files atomically with posix-rename@openssh.com where the server offers it (default true). */
+  usePosixRename?: boolean;
   /** Connection attempts per operation and the backoff between them. */
   retries?: number;
   backoffInitialMs?: number;
@@ -219,7 +221,7 @@ export class SftpSession extends EventEmitter {
         () => new SftpError('connect', undefined, 'ETIMEDOUT', `no connection within ${s.connectTimeoutMs} ms`),
       )) as unknown as SFTPWrapper;
       this.sftp = sftp;
-      this.posixRename = undefined;
+      this.posixRename = s.usePosixRename === false ? false : undefined;
       this.emit('status', { state: 'connected', fingerprint: this.seenFingerprint } satisfies SessionStatus);
       return sftp;
     } catch (err) {
@@ -271,7 +273,7 @@ export class SftpSession extends EventEmitter {
   }
 
   /** Files (and folders) in a folder, optionally filtered by a glob on the name. */
-  list(dir: string, glob?: string): Promise<RemoteEntry[]> {
+  async list(dir: string, glob?: string): Promise<RemoteEntry[]> {
     const full = this.resolve(dir, 'folder');
     const match = glob ? globToRegExp(glob) : undefined;
     return this.run('list', full, async (sftp) => {
@@ -296,7 +298,7 @@ export class SftpSession extends EventEmitter {
   }
 
   /** The entry for a path, or undefined when it does not exist. */
-  stat(p: string): Promise<RemoteEntry | undefined> {
+  async stat(p: string): Promise<RemoteEntry | undefined> {
     const full = this.resolve(p);
     return this.run('stat', full, (sftp) => statOrUndefined(sftp, full, p));
   }
@@ -305,7 +307,7 @@ export class SftpSession extends EventEmitter {
    * Streams a remote file to `consume`, which must read the stream to its end (or fail). The connection is
    * held for this transfer until `consume` settles.
    */
-  get<T>(p: string, consume: (stream: Readable, size: number) => Promise<T>): Promise<T> {
+  async get<T>(p: string, consume: (stream: Readable, size: number) => Promise<T>): Promise<T> {
     const full = this.resolve(p);
     return this.run('get', full, async (sftp, touch) => {
       const handle = await openFile(sftp, full, 'r');
@@ -335,7 +337,7 @@ export class SftpSession extends EventEmitter {
    * Uploads atomically: writes `.<name>.<random>.part` in the target folder, then renames it into place, so
    * nobody ever sees half a file under the final name. `ifExists` decides what happens when the target exists.
    */
-  put(p: string, source: Buffer | string | Readable, options: { ifExists?: IfExists; mkdirs?: boolean } = {}): Promise<PutResult> {
+  async put(p: string, source: Buffer | string | Readable, options: { ifExists?: IfExists; mkdirs?: boolean } = {}): Promise<PutResult> {
     const ifExists = options.ifExists ?? 'fail';
     const dir = path.posix.dirname(p);
     const name = checkName(path.posix.basename(p));
@@ -427,7 +429,7 @@ export class SftpSession extends EventEmitter {
   }
 
   /** Moves or renames a remote file. */
-  rename(from: string, to: string, options: { overwrite?: boolean; mkdirs?: boolean } = {}): Promise<void> {
+  async rename(from: string, to: string, options: { overwrite?: boolean; mkdirs?: boolean } = {}): Promise<void> {
     const src = this.resolve(from, 'source path');
     const dst = this.resolve(to, 'target path');
     return this.run('rename', src, async (sftp) => {
@@ -438,13 +440,13 @@ export class SftpSession extends EventEmitter {
     });
   }
 
-  delete(p: string): Promise<void> {
+  async delete(p: string): Promise<void> {
     const full = this.resolve(p);
     return this.run('delete', full, (sftp) => new Promise<void>((resolve, reject) => sftp.unlink(full, (err) => (err ? reject(err) : resolve()))));
   }
 
   /** Creates a folder and its parents. */
-  mkdir(p: string): Promise<void> {
+  async mkdir(p: string): Promise<void> {
     return this.run('mkdir', this.resolve(p, 'folder'), (sftp) => mkdirp(sftp, this.settings.root!, p));
   }
 

@@ -17,6 +17,8 @@ export interface SshdOptions {
   config?: string[];
   /** Serve SFTP read-only (sftp-server -R). */
   readOnly?: boolean;
+  /** More sftp-server flags, e.g. ['-P', 'rename,remove'] to refuse those requests. */
+  sftpFlags?: string[];
 }
 
 export interface TestSshd {
@@ -107,7 +109,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       'PermitRootLogin prohibit-password',
       'UsePAM no',
       'LogLevel ERROR',
-      `Subsystem sftp ${SFTP_SERVER}${opts.readOnly ? ' -R' : ''}`,
+      `Subsystem sftp ${[SFTP_SERVER, ...(opts.readOnly ? ['-R'] : []), ...(opts.sftpFlags ?? [])].join(' ')}`,
       ...(opts.config ?? []),
     ];
     fs.writeFileSync(path.join(dir, 'sshd_config'), config.join('\n') + '\n');

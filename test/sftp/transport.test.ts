@@ -1,0 +1,243 @@
+/**
+ * The SFTP transport against a real OpenSSH server, with a TCP proxy in between that injects faults.
+ * Numbers refer to the failure list of the SFTP issue.
+ */
+import { describe, it, before, after, afterEach } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SftpError, SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
+import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
+
+const FAST = { operationTimeoutMs: 1500, connectTimeoutMs: 2000, retries: 3, backoffInitialMs: 50, backoffMaxMs: 200, keepaliveIntervalMs: 0 };
+
+function settings(sshd: TestSshd, extra: Partial<SftpSettings> = {}): SftpSettings {
+  return { host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, hostFingerprint: sshd.fingerprint, root: sshd.root, ...FAST, ...extra };
+}
+
+function files(dir: string): string[] {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<SftpError> {
+  let caught: unknown;
+  await promise.then(
+    () => assert.fail(`expected ${code}`),
+    (err) => (caught = err),
+  );
+  assert.ok(caught instanceof SftpError, String(caught));
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
+
+describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
+  let sshd: TestSshd;
+  let proxy: FaultProxy;
+  const sessions: SftpSession[] = [];
+  const open = (extra: Partial<SftpSettings> = {}, viaProxy = true) => {
+    const s = new SftpSession(settings(sshd, viaProxy ? { port: proxy.port, ...extra } : extra));
+    sessions.push(s);
+    return s;
+  };
+
+  before(async () => {
+    sshd = await startSshd();
+    proxy = await startFaultProxy(sshd.port);
+  });
+  afterEach(async () => {
+    proxy.clear();
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+  });
+  after(async () => {
+    await proxy?.close();
+    await sshd?.stop();
+  });
+
+  it('1. an upload cut after N bytes leaves no file under the final name; the retry gives an identical file', async () => {
+    const s = open();
+    const data = randomBytes(3 * 1024 * 1024);
+    await s.list('.');
+    proxy.cutAfter('up', 500_000);
+    await assert.rejects(s.put('In/TA_123_SEL_MN2708_00000001.DAT', data, { mkdirs: true }));
+    assert.ok(!fs.existsSync(path.join(sshd.root, 'In/TA_123_SEL_MN2708_00000001.DAT')));
+    const result = await s.put('In/TA_123_SEL_MN2708_00000001.DAT', data, { mkdirs: true });
+    assert.equal(result.bytes, data.length);
+    assert.ok(fs.readFileSync(path.join(sshd.root, 'In/TA_123_SEL_MN2708_00000001.DAT')).equals(data));
+  });
+
+  it('6. a server that stops answering: timeout, recovery, no hung promise, no leaked socket', async () => {
+    const s = open();
+    fs.writeFileSync(path.join(sshd.root, 'six.DAT'), 'x');
+    await s.list('.');
+    assert.equal(proxy.openConnections(), 1);
+    proxy.blackhole(true);
+    const started = Date.now();
+    await rejectsWith(s.stat('six.DAT'), 'ETIMEDOUT');
+    assert.ok(Date.now() - started < 5000);
+    proxy.blackhole(false);
+    assert.equal((await s.stat('six.DAT'))?.size, 1);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(proxy.openConnections(), 1, 'the dead connection was closed');
+  });
+
+  it('7. a reset during end() raises no unhandled exception and leaves no listeners behind', async () => {
+    const errorsBefore = process.listenerCount('uncaughtException');
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('uncaughtException', onUnhandled);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const s = open();
+        await s.list('.');
+        const closing = s.close();
+        proxy.resetAll();
+        await closing;
+        assert.equal(s.listenerCount('status'), 0);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('uncaughtException', onUnhandled);
+      process.off('unhandledRejection', onUnhandled);
+    }
+    assert.equal(process.listenerCount('uncaughtException'), errorsBefore);
+    assert.equal(proxy.openConnections(), 0);
+  });
+
+  it('8. connections refused or dropped at start-up: backoff, then success', async () => {
+    const s = open();
+    const statuses: SessionStatus[] = [];
+    s.on('status', (st: SessionStatus) => statuses.push(st));
+    const before = proxy.accepted;
+    proxy.refuseNext(2);
+    assert.deepEqual(await s.list('.').then((l) => Array.isArray(l)), true);
+    assert.equal(proxy.accepted - before, 3);
+    assert.ok(statuses.some((st) => st.state === 'error'));
+    assert.equal(statuses.at(-1)?.state, 'connected');
+  });
+
+  it('8b. refused more often than the retries allow: the error is reported, and a later call succeeds', async () => {
+    const s = open({ retries: 1 });
+    proxy.refuseNext(5);
+    await assert.rejects(s.list('.'), (err: SftpError) => err instanceof SftpError && err.operation === 'connect');
+    proxy.clear();
+    assert.ok(Array.isArray(await s.list('.')));
+  });
+
+  it('9. a connection dropped while idle between polls is detected and replaced', async () => {
+    const s = open();
+    await s.list('.');
+    proxy.resetAll();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(Array.isArray(await s.list('.')));
+    assert.equal(proxy.openConnections(), 1);
+  });
+
+  describe('11. when the target exists', () => {
+    for (const posix of [true, false]) {
+      it(`each policy behaves as documented (${posix ? 'with' : 'without'} posix-rename)`, async () => {
+        const s = open({ usePosixRename: posix });
+        const dir = `exists-${posix}`;
+        await s.mkdir(dir);
+        const target = `${dir}/GO_123_GDW_GOC_20261120_00000001.DAT`;
+        await s.put(target, 'one');
+        await rejectsWith(s.put(target, 'two'), 'EEXIST');
+        assert.equal(fs.readFileSync(path.join(sshd.root, target), 'utf8'), 'one');
+        assert.deepEqual(await s.put(target, 'three', { ifExists: 'skip' }), { path: target, bytes: 0, skipped: true });
+        assert.equal(fs.readFileSync(path.join(sshd.root, target), 'utf8'), 'one');
+        await s.put(target, 'four', { ifExists: 'overwrite' });
+        assert.equal(fs.readFileSync(path.join(sshd.root, target), 'utf8'), 'four');
+        const suffixed = await s.put(target, 'five', { ifExists: 'suffix' });
+        assert.equal(suffixed.path, `${dir}/GO_123_GDW_GOC_20261120_00000001_1.DAT`);
+        assert.equal(fs.readFileSync(path.join(sshd.root, suffixed.path), 'utf8'), 'five');
+        assert.deepEqual(files(path.join(sshd.root, dir)), ['GO_123_GDW_GOC_20261120_00000001.DAT', 'GO_123_GDW_GOC_20261120_00000001_1.DAT'], 'no temporary files left');
+      });
+    }
+  });
+
+  it('13. hostile names are refused and nothing is written outside the root', async () => {
+    const s = open();
+    for (const bad of ['../x.DAT', '/etc/x.DAT', 'a\0b.DAT', 'a\\b.DAT', 'In/../../x.DAT']) {
+      await assert.rejects(s.put(bad, 'x'), (err: Error & { code?: string }) => err.code === 'EBADPATH', bad);
+      await assert.rejects(s.rename('six.DAT', bad), (err: Error & { code?: string }) => err.code === 'EBADPATH', bad);
+    }
+    await assert.rejects(s.list('..'), (err: Error & { code?: string }) => err.code === 'EBADPATH');
+    assert.ok(!fs.existsSync(path.join(sshd.root, '..', 'x.DAT')));
+  });
+
+  describe('14. host keys and secrets', () => {
+    it('refuses a changed host key', async () => {
+      const s = open({ hostFingerprint: sshd.otherFingerprint });
+      const err = await rejectsWith(s.list('.'), 'HOST_KEY_MISMATCH');
+      assert.ok(err.message.includes(sshd.fingerprint) && err.message.includes(sshd.otherFingerprint));
+    });
+
+    it('refuses an empty pin, showing what to pin, unless insecure mode is on', async () => {
+      const s = open({ hostFingerprint: '' });
+      const err = await rejectsWith(s.list('.'), 'HOST_KEY_NOT_PINNED');
+      assert.ok(err.message.includes(sshd.fingerprint));
+      assert.equal(s.fingerprint, sshd.fingerprint);
+      const insecure = open({ hostFingerprint: '', acceptAnyHostKey: true });
+      assert.ok(Array.isArray(await insecure.list('.')));
+    });
+
+    it('accepts the pin in any form ssh-keygen -lf prints', async () => {
+      const s = open({ hostFingerprint: `256 ${sshd.fingerprint} root@host (ED25519)` });
+      assert.ok(Array.isArray(await s.list('.')));
+    });
+
+    it('fails cleanly on a wrong key passphrase, without retrying, and never shows a secret', async () => {
+      const wrong = 'not the passphrase';
+      const s = open({ privateKey: sshd.encryptedKey, passphrase: wrong });
+      const seen: string[] = [];
+      s.on('status', (st: SessionStatus) => seen.push(JSON.stringify(st)));
+      const before = proxy.accepted;
+      const err = await rejectsWith(s.list('.'), 'BAD_KEY');
+      assert.ok(proxy.accepted - before <= 1, 'no retries for a bad key');
+      const right = open({ privateKey: sshd.encryptedKey, passphrase: sshd.passphrase });
+      assert.ok(Array.isArray(await right.list('.')));
+      for (const text of [err.message, err.stack ?? '', ...seen]) {
+        assert.ok(!text.includes(wrong) && !text.includes(sshd.passphrase) && !text.includes('PRIVATE KEY'), text);
+      }
+    });
+
+    it('reports a wrong user key as an authentication failure', async () => {
+      const other = open({ privateKey: sshd.encryptedKey, passphrase: sshd.passphrase, username: 'nobody-here' });
+      await rejectsWith(other.list('.'), 'AUTH_FAILED');
+    });
+  });
+});
+
+describe('SFTP transport: server-side refusals', { skip: SSHD_SKIP }, () => {
+  it('4. a read-only server: the upload fails with its code, no temporary file is left', async () => {
+    const sshd = await startSshd({ readOnly: true });
+    const s = new SftpSession(settings(sshd));
+    try {
+      await rejectsWith(s.put('ro.DAT', 'data'), 'PERMISSION_DENIED');
+      assert.deepEqual(files(sshd.root), []);
+    } finally {
+      await s.close();
+      await sshd.stop();
+    }
+  });
+
+  it('5. permission denied on rename and delete goes to the error path once, without looping', async () => {
+    const sshd = await startSshd({ sftpFlags: ['-P', 'rename,posix-rename,remove'] });
+    const s = new SftpSession(settings(sshd));
+    try {
+      fs.writeFileSync(path.join(sshd.root, 'five.DAT'), 'x');
+      const started = Date.now();
+      await rejectsWith(s.rename('five.DAT', 'moved.DAT'), 'PERMISSION_DENIED');
+      await rejectsWith(s.delete('five.DAT'), 'PERMISSION_DENIED');
+      assert.ok(Date.now() - started < 3000);
+      assert.deepEqual(files(sshd.root), ['five.DAT']);
+      assert.ok(s.connected, 'a refusal is not a lost connection');
+    } finally {
+      await s.close();
+      await sshd.stop();
+    }
+  });
+});
