@@ -33,6 +33,7 @@ export function toSftpError(err: unknown, operation: string, path?: string): Sft
   if (typeof e?.code === 'number') code = STATUS[e.code] ?? `SFTP_${e.code}`;
   else if (typeof e?.code === 'string') code = e.code;
   else if (e?.level === 'client-authentication') code = 'AUTH_FAILED';
+  else if (/No response from server|Not connected|Channel not open|Unable to start subsystem/i.test(e?.message ?? '')) code = 'CONNECTION_LOST';
   else code = 'ERROR';
   // ssh2's messages describe protocol states and never carry file contents; secrets are never in them.
   const detail = (e?.message ?? String(err)).replace(/\s+/g, ' ').slice(0, 200);

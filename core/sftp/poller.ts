@@ -86,6 +86,8 @@ export class Poller {
   private readonly now: () => number;
   /** Claims this runtime could not hand back (e.g. connection lost): retried at the next poll. */
   private readonly toRelease = new Set<string>();
+  /** False until the first recovery: claims of this owner found then are from before a restart. */
+  private started = false;
 
   constructor(
     private readonly session: SftpSession,
@@ -194,6 +196,24 @@ export class Poller {
     return { name: e.name, path: claimPath, source: e.path, size: e.size, mtime: e.mtime, attempt };
   }
 
+  /**
+   * poll() and download each claimed file into memory. A download that fails hands its claim back, so the file
+   * is taken again by a later poll; the errors are returned for reporting.
+   */
+  async takeFiles(): Promise<{ files: { claim: Claim; content: Buffer }[]; errors: { claim: Claim; error: Error }[] }> {
+    const files: { claim: Claim; content: Buffer }[] = [];
+    const errors: { claim: Claim; error: Error }[] = [];
+    for (const claim of await this.poll()) {
+      try {
+        files.push({ claim, content: await this.session.getBuffer(claim.path) });
+      } catch (error) {
+        errors.push({ claim, error: error as Error });
+        await this.release(claim).catch(() => undefined); // retried by the next poll's recovery
+      }
+    }
+    return { files, errors };
+  }
+
   /** The flow handled the file: archive / delete / leave it, and remember it. Safe to call again after a failure. */
   async complete(claim: Claim): Promise<void> {
     // Remembered first: if the move below fails, recovery finishes it instead of handing the file out again.
@@ -239,12 +259,15 @@ export class Poller {
       throw err;
     });
     const now = this.now();
+    const restarted = !this.started;
+    this.started = true;
     for (const e of entries) {
       if (!e.isFile) continue;
       const c = this.parseClaim(e.name);
       if (!c) continue;
       const mine = c.owner === o.owner;
-      const expired = now - c.at >= o.claimTimeoutMs;
+      // A claim of ours from before a restart will never be settled: treat it as timed out.
+      const expired = now - c.at >= o.claimTimeoutMs || (mine && restarted);
       const settled = await this.ledger(c.name);
       if (settled?.state === 'confirmed' || settled?.state === 'done') {
         if (mine || expired) {

@@ -37,6 +37,8 @@ export async function startFaultProxy(targetPort: number): Promise<FaultProxy> {
       return;
     }
     const upstream = net.connect(targetPort, '127.0.0.1');
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     sockets.add(client);
     sockets.add(upstream);
     const forward = (from: net.Socket, to: net.Socket, direction: 'up' | 'down') => {

@@ -1,0 +1,230 @@
+/**
+ * Polling a remote folder against a real OpenSSH server: never lose a file, never process one twice.
+ * Numbers refer to the failure list of the SFTP issue.
+ */
+import { describe, it, before, after, afterEach } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Poller, SftpSession, type Claim, type PollerOptions, type SftpSettings } from '../../core/sftp';
+import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
+import { MemoryStore } from '../support/memory-store';
+
+const FAST = { operationTimeoutMs: 1500, connectTimeoutMs: 2000, retries: 3, backoffInitialMs: 50, backoffMaxMs: 200, keepaliveIntervalMs: 0 };
+
+const name = (date: string, seq: number) => `GO_123_GDW_GOC_${date}_${String(seq).padStart(8, '0')}.DAT`;
+
+describe('polling a folder', { skip: SSHD_SKIP }, () => {
+  let sshd: TestSshd;
+  let proxy: FaultProxy;
+  const sessions: SftpSession[] = [];
+  let folderNo = 0;
+  let folder: string;
+
+  const session = (extra: Partial<SftpSettings> = {}) => {
+    const s = new SftpSession({ host: sshd.host, port: proxy.port, username: sshd.username, privateKey: sshd.privateKey, hostFingerprint: sshd.fingerprint, root: sshd.root, ...FAST, ...extra });
+    sessions.push(s);
+    return s;
+  };
+  const poller = (s: SftpSession, store = new MemoryStore(), extra: Partial<PollerOptions> = {}) =>
+    new Poller(s, store, { folder, owner: 'runtime-a', stableMs: 0, ...extra });
+  const local = (...p: string[]) => path.join(sshd.root, folder, ...p);
+  const put = (file: string, content: string | Buffer = file) => fs.writeFileSync(local(file), content);
+  const list = (...sub: string[]) => (fs.existsSync(local(...sub)) ? fs.readdirSync(local(...sub)).filter((f) => !f.startsWith('.')).sort() : []);
+
+  before(async () => {
+    sshd = await startSshd();
+    proxy = await startFaultProxy(sshd.port);
+  });
+  afterEach(async () => {
+    proxy.clear();
+    await Promise.all(sessions.splice(0).map((s) => s.close()));
+  });
+  after(async () => {
+    await proxy?.close();
+    await sshd?.stop();
+  });
+  const fresh = () => {
+    folder = `Out${++folderNo}`;
+    fs.mkdirSync(local(), { recursive: true });
+  };
+
+  it('takes files in ESR order, claims them, and archives each once confirmed', async () => {
+    fresh();
+    for (const [d, s] of [['20200602', 1632], ['20200602', 1631], ['20221231', 1791], ['20190101', 1]] as const) put(name(d, s));
+    put('.hidden.DAT');
+    put('upload.DAT.part');
+    const p = poller(session());
+    const { files } = await p.takeFiles();
+    assert.deepEqual(files.map((f) => f.claim.name), [name('20190101', 1), name('20200602', 1631), name('20200602', 1632), name('20221231', 1791)]);
+    assert.equal(files[0].content.toString(), name('20190101', 1));
+    assert.deepEqual(list(), ['upload.DAT.part'], 'claimed files left the folder; files being written stay');
+    assert.deepEqual((await p.takeFiles()).files, [], 'a claimed file is not taken twice');
+    for (const f of files) await p.complete(f.claim);
+    assert.deepEqual(list('archive'), files.map((f) => f.claim.name).sort());
+    assert.equal((await p.ledger(files[0].claim.name))?.state, 'done');
+  });
+
+  it('a failed file goes to the error folder once and is not retried', async () => {
+    fresh();
+    put(name('20261120', 1));
+    const p = poller(session());
+    const [{ claim }] = (await p.takeFiles()).files;
+    await p.fail(claim);
+    assert.deepEqual(list('error'), [name('20261120', 1)]);
+    assert.deepEqual((await p.takeFiles()).files, []);
+  });
+
+  it("'leave' puts the file back and the ledger keeps it from being taken again", async () => {
+    fresh();
+    put(name('20261120', 1));
+    const store = new MemoryStore();
+    const p = poller(session(), store, { after: 'leave' });
+    const [{ claim }] = (await p.takeFiles()).files;
+    await p.complete(claim);
+    assert.deepEqual(list(), [name('20261120', 1)]);
+    assert.deepEqual((await p.takeFiles()).files, []);
+    assert.deepEqual((await poller(session(), store, { after: 'leave' }).takeFiles()).files, [], 'also after a restart');
+  });
+
+  it('2. a download cut short emits nothing; the file stays and the next poll takes it once', async () => {
+    fresh();
+    const data = randomBytes(2 * 1024 * 1024);
+    put(name('20261120', 2), data);
+    const p = poller(session());
+    await p.recover();
+    proxy.cutAfter('down', 300_000);
+    const first = await p.takeFiles();
+    assert.deepEqual(first.files, []);
+    assert.equal(first.errors.length, 1);
+    assert.deepEqual(list(), [name('20261120', 2)], 'the source is back in place');
+    const second = await p.takeFiles();
+    assert.equal(second.files.length, 1);
+    assert.ok(second.files[0].content.equals(data));
+    assert.deepEqual((await p.takeFiles()).files, []);
+  });
+
+  it('3. connection lost between processing and the after-processing move: completes after reconnect, no double processing', async () => {
+    fresh();
+    put(name('20261120', 3));
+    const p = poller(session());
+    const [{ claim }] = (await p.takeFiles()).files;
+    proxy.resetAll();
+    proxy.refuseNext(1);
+    await p.complete(claim); // reconnects with backoff
+    assert.deepEqual(list('archive'), [name('20261120', 3)]);
+
+    put(name('20261120', 4));
+    const [{ claim: second }] = (await p.takeFiles()).files;
+    proxy.blackhole(true);
+    await assert.rejects(p.complete(second));
+    proxy.blackhole(false);
+    assert.deepEqual((await p.takeFiles()).files, [], 'not handed out again');
+    assert.deepEqual(list('archive'), [name('20261120', 3), name('20261120', 4)], 'the recorded confirmation was finished');
+  });
+
+  it('10. a restart mid-batch: each file processed exactly once', async () => {
+    fresh();
+    for (let i = 1; i <= 5; i++) put(name('20261120', i));
+    const store = new MemoryStore();
+    const processed = new Map<string, number>();
+    const handle = async (pp: Poller, claim: Claim) => {
+      processed.set(claim.name, (processed.get(claim.name) ?? 0) + 1);
+      await pp.complete(claim);
+    };
+    const before = poller(session(), store, { maxPerPoll: 5 });
+    const batch = (await before.takeFiles()).files;
+    assert.equal(batch.length, 5);
+    for (const f of batch.slice(0, 2)) await handle(before, f.claim);
+    // The runtime stops here: three claims are never settled. It comes back with the same owner and store.
+    const after = poller(session(), store, { maxPerPoll: 5 });
+    const again = (await after.takeFiles()).files;
+    assert.deepEqual(again.map((f) => f.claim.name), batch.slice(2).map((f) => f.claim.name));
+    assert.ok(again.every((f) => f.claim.attempt === 2));
+    for (const f of again) await handle(after, f.claim);
+    assert.deepEqual([...processed.values()], [1, 1, 1, 1, 1]);
+    assert.deepEqual(list('archive').length, 5);
+  });
+
+  it('a claim never settled goes back after the timeout, and to the error folder after maxAttempts', async () => {
+    fresh();
+    put(name('20261120', 9));
+    let now = 1_000_000;
+    const p = poller(session(), new MemoryStore(), { claimTimeoutMs: 1000, maxAttempts: 2, now: () => now });
+    assert.equal((await p.takeFiles()).files[0].claim.attempt, 1);
+    now += 999;
+    assert.deepEqual((await p.takeFiles()).files, [], 'still within the claim timeout');
+    now += 1;
+    assert.equal((await p.takeFiles()).files[0].claim.attempt, 2);
+    now += 1000;
+    assert.deepEqual((await p.takeFiles()).files, []);
+    assert.deepEqual(list('error'), [name('20261120', 9)], 'a poison file stops after maxAttempts');
+  });
+
+  it('12. a file still growing is not taken until its size and mtime are stable', async () => {
+    fresh();
+    const file = name('20261120', 12);
+    const p = poller(session(), new MemoryStore(), { stableMs: 1200 });
+    let written = '';
+    for (let i = 0; i < 8; i++) {
+      written += `PRA~${i}\n`;
+      fs.appendFileSync(local(file), `PRA~${i}\n`);
+      // mtime has whole-second resolution over SFTP: also move it on, as a real writer would.
+      fs.utimesSync(local(file), new Date(), new Date(Date.now() + i * 1000));
+      assert.deepEqual((await p.takeFiles()).files, [], `taken while growing (step ${i})`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    let files: { claim: Claim; content: Buffer }[] = [];
+    for (let i = 0; i < 20 && files.length === 0; i++) {
+      files = (await p.takeFiles()).files;
+      if (!files.length) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(files.length, 1);
+    assert.equal(files[0].content.toString(), written);
+  });
+
+  it('15. 10 000 files: bounded memory, ESR order honoured, at most N per poll', async () => {
+    fresh();
+    const count = 10_000;
+    const order = Array.from({ length: count }, (_, i) => i).sort(() => Math.random() - 0.5);
+    for (const i of order) fs.writeFileSync(local(name(i % 2 ? '20261121' : '20261120', i)), '');
+    const p = poller(session({ operationTimeoutMs: 20_000 }), new MemoryStore(), { maxPerPoll: 100 });
+    const heapBefore = process.memoryUsage().heapUsed;
+    const first = (await p.takeFiles()).files;
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    assert.equal(first.length, 100);
+    const expected = Array.from({ length: count }, (_, i) => i).filter((i) => i % 2 === 0).slice(0, 100).map((i) => name('20261120', i));
+    assert.deepEqual(first.map((f) => f.claim.name), expected);
+    assert.ok(heapGrowth < 64 * 1024 * 1024, `heap grew by ${heapGrowth} bytes for a listing of ${count} files`);
+    const second = (await p.takeFiles()).files;
+    assert.equal(second.length, 100);
+    assert.equal(second[0].claim.name, name('20261120', 200));
+  });
+
+  it('16. two runtimes polling one folder: every file processed exactly once', async () => {
+    fresh();
+    const count = 40;
+    for (let i = 1; i <= count; i++) put(name('20261120', i));
+    const store = new MemoryStore(); // a shared context store
+    const a = poller(session(), store, { owner: 'runtime-a', maxPerPoll: 7 });
+    const b = poller(session(), store, { owner: 'runtime-b', maxPerPoll: 7 });
+    const processed = new Map<string, string[]>();
+    for (let round = 0; round < 20; round++) {
+      const results = await Promise.all([a, b].map(async (pp, i) => ({ pp, who: 'ab'[i], files: (await pp.takeFiles()).files })));
+      for (const { pp, who, files } of results) {
+        for (const f of files) {
+          processed.set(f.claim.name, [...(processed.get(f.claim.name) ?? []), who]);
+          await pp.complete(f.claim);
+        }
+      }
+      if (processed.size === count) break;
+    }
+    assert.equal(processed.size, count);
+    assert.ok([...processed.values()].every((by) => by.length === 1), 'no file processed twice');
+    const byA = [...processed.values()].filter((by) => by[0] === 'a').length;
+    assert.ok(byA > 0 && byA < count, `both runtimes took part (a took ${byA})`);
+    assert.equal(list('archive').length, count);
+  });
+});
