@@ -1,0 +1,185 @@
+/**
+ * esr-sftp-in: list, get, or poll a remote folder. In poll mode each file is claimed, sent as one message, and
+ * only archived / deleted / left once the flow confirms it by sending the message back into this node
+ * (a Catch node sends failures back, which moves the file to the error folder).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import { Poller, type AfterAction, type Claim, type SftpSession } from '../../core/sftp';
+import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
+import { showSessionStatus } from '../shared/status';
+import { esrNameFacts } from '../shared/esr-name';
+import { contextStore } from '../shared/context-store';
+import type { ServerNode } from '../esr-sftp-server/server-settings';
+
+interface InConfig {
+  name?: string;
+  server: string;
+  operation: 'poll' | 'list' | 'get';
+  folder: string;
+  folderType: string;
+  filename: string;
+  filenameType: string;
+  glob?: string;
+  output: 'buffer' | 'stream';
+  intervalSec: number | string;
+  stableSec: number | string;
+  maxPerPoll: number | string;
+  after: AfterAction;
+  archiveFolder?: string;
+  errorFolder?: string;
+  claimTimeoutMin: number | string;
+  maxAttempts: number | string;
+  store?: string;
+}
+
+/** What a polled message carries so that it can be confirmed when it comes back. */
+interface ClaimTicket extends Claim {
+  node: string;
+}
+
+/** Stable across restarts of one runtime, different between runtimes (ESR_RUNTIME_ID overrides it). */
+function runtimeOwner(RED: NodeAPI): string {
+  const given = process.env.ESR_RUNTIME_ID;
+  const base = given || `${os.hostname()}-${createHash('sha256').update(String(RED.settings.userDir ?? process.cwd())).digest('hex').slice(0, 8)}`;
+  return base.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+function number(v: unknown, dflt: number): number {
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 && v !== '' ? n : dflt;
+}
+
+export = function register(RED: NodeAPI): void {
+  function EsrSftpIn(this: Node, config: InConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const server = RED.nodes.getNode(config.server) as ServerNode | null;
+    if (!server) {
+      node.status({ fill: 'red', shape: 'ring', text: 'no server' });
+      node.on('input', (_msg, _send, done) => done(new Error('esr-sftp-in: no SFTP server is configured')));
+      return;
+    }
+    const session: SftpSession = server.session();
+    const unsubscribe = server.onStatus((s) => showSessionStatus(node, s));
+    const folder = () => (config.folderType === 'str' || !config.folderType ? config.folder || '.' : undefined);
+
+    let poller: Poller | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let polling: Promise<void> | undefined;
+    let closing = false;
+
+    const messageFor = (claim: Claim, payload: unknown): NodeMessage => ({
+      payload,
+      filename: claim.name,
+      topic: claim.name,
+      esr: esrNameFacts(claim.name),
+      sftp: { path: claim.source, size: claim.size, mtime: claim.mtime, attempt: claim.attempt },
+      esrClaim: { node: node.id, ...claim } satisfies ClaimTicket,
+    });
+
+    const pollOnce = async (): Promise<void> => {
+      if (!poller) return;
+      if (config.output === 'stream') {
+        for (const claim of await poller.poll()) {
+          try {
+            // The connection is held until the flow has read the stream (or the inactivity timeout ends it).
+            await session.get(claim.path, async (stream) => {
+              node.send(messageFor(claim, stream));
+              await finished(stream);
+            });
+          } catch (err) {
+            await poller.release(claim).catch(() => undefined);
+            node.error(err, { topic: claim.name, filename: claim.name });
+          }
+        }
+        return;
+      }
+      const { files, errors } = await poller.takeFiles();
+      for (const { claim, content } of files) node.send(messageFor(claim, content));
+      for (const { claim, error } of errors) node.error(error, { topic: claim.name, filename: claim.name });
+    };
+
+    const schedule = () => {
+      if (closing) return;
+      timer = setTimeout(tick, number(config.intervalSec, 60) * 1000);
+    };
+    const tick = () => {
+      if (polling || closing) return;
+      polling = pollOnce()
+        .catch((err) => node.error(err, { topic: 'poll', folder: folder() }))
+        .finally(() => {
+          polling = undefined;
+          schedule();
+        });
+    };
+
+    if (config.operation === 'poll') {
+      const f = folder() ?? '.';
+      poller = new Poller(session, contextStore(node, config.store), {
+        folder: f,
+        glob: config.glob || undefined,
+        stableMs: number(config.stableSec, 5) * 1000,
+        maxPerPoll: Math.max(1, number(config.maxPerPoll, 10)),
+        after: config.after || 'archive',
+        archiveFolder: config.archiveFolder || path.posix.join(f, 'archive'),
+        errorFolder: config.errorFolder || path.posix.join(f, 'error'),
+        claimTimeoutMs: number(config.claimTimeoutMin, 10) * 60_000,
+        maxAttempts: Math.max(1, number(config.maxAttempts, 3)),
+        owner: runtimeOwner(RED),
+      });
+      timer = setTimeout(tick, 0);
+    }
+
+    node.on('input', (msg, send, done) => {
+      const ticket = msg.esrClaim as ClaimTicket | undefined;
+      const work = async () => {
+        if (config.operation === 'poll') {
+          if (ticket && ticket.node === node.id && poller) {
+            // The confirm step: the message came back. With msg.error (from a Catch node) the file failed.
+            if (msg.error) await poller.fail(ticket);
+            else await poller.complete(ticket);
+            node.status({ fill: 'green', shape: 'dot', text: `${msg.error ? 'failed' : 'done'}: ${ticket.name}` });
+            return;
+          }
+          if (ticket) throw new Error('esr-sftp-in: msg.esrClaim belongs to another node; send it back to the node that emitted it');
+          clearTimeout(timer);
+          tick(); // any other message: poll now
+          return;
+        }
+        const dir = String((await evaluate(RED, node, config.folder || '.', config.folderType || 'str', msg)) ?? '.');
+        if (config.operation === 'list') {
+          const entries = await session.list(dir, config.glob || undefined);
+          send({ ...msg, payload: entries.map((e) => ({ ...e, esr: esrNameFacts(e.name) })) });
+          return;
+        }
+        const name = String((await evaluate(RED, node, config.filename || 'filename', config.filenameType || 'msg', msg)) ?? '');
+        if (!name) throw new Error('esr-sftp-in: no file name (set the File property, or msg.filename)');
+        const remote = path.posix.join(dir, name);
+        if (config.output === 'stream') {
+          await session.get(remote, async (stream, size) => {
+            send({ ...msg, payload: stream, filename: path.posix.basename(remote), esr: esrNameFacts(path.posix.basename(remote)), sftp: { path: remote, size } });
+            await finished(stream);
+          });
+        } else {
+          const content = await session.getBuffer(remote);
+          send({ ...msg, payload: content, filename: path.posix.basename(remote), esr: esrNameFacts(path.posix.basename(remote)), sftp: { path: remote, size: content.length } });
+        }
+      };
+      work().then(() => done(), (err) => done(err));
+    });
+
+    node.on('close', (_removed, done) => {
+      closing = true;
+      clearTimeout(timer);
+      unsubscribe();
+      const waiting = polling ?? Promise.resolve();
+      // A poll in progress ends when the config node closes its connection.
+      Promise.race([waiting, new Promise((r) => setTimeout(r, 2000))]).then(() => done());
+    });
+  }
+
+  RED.nodes.registerType('esr-sftp-in', EsrSftpIn as never);
+};

@@ -1,0 +1,84 @@
+/**
+ * esr-sftp-out: put a file atomically (temporary name, then rename), or move/rename, delete, make a folder.
+ * Paths and names may come from the message; the connection is the config node's.
+ */
+import * as path from 'node:path';
+import type { IfExists, SftpSession } from '../../core/sftp';
+import { evaluate, isReadable, type Node, type NodeAPI } from '../shared/node-red';
+import { showSessionStatus } from '../shared/status';
+import type { ServerNode } from '../esr-sftp-server/server-settings';
+
+interface OutConfig {
+  name?: string;
+  server: string;
+  operation: 'put' | 'move' | 'delete' | 'mkdir';
+  folder: string;
+  folderType: string;
+  filename: string;
+  filenameType: string;
+  targetFolder: string;
+  targetFolderType: string;
+  targetName: string;
+  targetNameType: string;
+  ifExists: IfExists;
+  mkdirs: boolean;
+}
+
+export = function register(RED: NodeAPI): void {
+  function EsrSftpOut(this: Node, config: OutConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const server = RED.nodes.getNode(config.server) as ServerNode | null;
+    if (!server) {
+      node.status({ fill: 'red', shape: 'ring', text: 'no server' });
+      node.on('input', (_msg, _send, done) => done(new Error('esr-sftp-out: no SFTP server is configured')));
+      return;
+    }
+    const session: SftpSession = server.session();
+    const unsubscribe = server.onStatus((s) => showSessionStatus(node, s));
+
+    node.on('input', (msg, send, done) => {
+      const work = async () => {
+        const folder = String((await evaluate(RED, node, config.folder || '.', config.folderType || 'str', msg)) ?? '.') || '.';
+        const name = async () => {
+          const n = String((await evaluate(RED, node, config.filename || 'filename', config.filenameType || 'msg', msg)) ?? '');
+          if (!n) throw new Error('esr-sftp-out: no file name (set the File property, or msg.filename)');
+          return n;
+        };
+        const op = config.operation || 'put';
+        if (op === 'put') {
+          const target = path.posix.join(folder, await name());
+          const payload = msg.payload;
+          if (!Buffer.isBuffer(payload) && typeof payload !== 'string' && !isReadable(payload)) {
+            throw new Error('esr-sftp-out: msg.payload must be a Buffer, a string or a readable stream');
+          }
+          const result = await session.put(target, payload, { ifExists: config.ifExists || 'fail', mkdirs: config.mkdirs !== false });
+          node.status({ fill: 'green', shape: 'dot', text: result.skipped ? `skipped ${path.posix.basename(result.path)}` : `put ${path.posix.basename(result.path)}` });
+          send({ ...msg, filename: path.posix.basename(result.path), sftp: { operation: 'put', ...result } });
+        } else if (op === 'move') {
+          const from = path.posix.join(folder, await name());
+          const toFolder = String((await evaluate(RED, node, config.targetFolder || '.', config.targetFolderType || 'str', msg)) ?? '.') || '.';
+          const toName = String((await evaluate(RED, node, config.targetName || '', config.targetNameType || 'str', msg)) ?? '') || path.posix.basename(from);
+          const to = path.posix.join(toFolder, toName);
+          await session.rename(from, to, { overwrite: config.ifExists === 'overwrite', mkdirs: config.mkdirs !== false });
+          send({ ...msg, filename: toName, sftp: { operation: 'move', from, path: to } });
+        } else if (op === 'delete') {
+          const target = path.posix.join(folder, await name());
+          await session.delete(target);
+          send({ ...msg, sftp: { operation: 'delete', path: target } });
+        } else {
+          await session.mkdir(folder);
+          send({ ...msg, sftp: { operation: 'mkdir', path: folder } });
+        }
+      };
+      work().then(() => done(), (err) => done(err));
+    });
+
+    node.on('close', (_removed, done) => {
+      unsubscribe();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('esr-sftp-out', EsrSftpOut as never);
+};

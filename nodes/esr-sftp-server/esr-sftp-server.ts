@@ -1,0 +1,52 @@
+/**
+ * esr-sftp-server: the connection to an ESR hub (or any SFTP server). Secrets live only in Node-RED
+ * credentials; the host key is pinned by fingerprint. One SftpSession per config node, closed on redeploy.
+ */
+import { SftpSession, type SessionStatus } from '../../core/sftp';
+import type { NodeAPI } from '../shared/node-red';
+import { settingsFrom, testConnection, type ServerConfig, type ServerNode } from './server-settings';
+
+export = function register(RED: NodeAPI): void {
+  function EsrSftpServer(this: ServerNode, config: ServerConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    let session: SftpSession | undefined;
+    const listeners = new Set<(s: SessionStatus) => void>();
+    node.session = () => {
+      if (!session) {
+        session = new SftpSession(settingsFrom(config, node.credentials));
+        session.on('status', (s: SessionStatus) => listeners.forEach((l) => l(s)));
+      }
+      return session;
+    };
+    node.onStatus = (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    };
+    node.on('close', (_removed, done) => {
+      const s = session;
+      session = undefined;
+      listeners.clear();
+      (s ? s.close() : Promise.resolve()).then(done, done);
+    });
+  }
+
+  RED.nodes.registerType('esr-sftp-server', EsrSftpServer as never, {
+    credentials: { password: { type: 'password' }, privateKey: { type: 'password' }, passphrase: { type: 'password' } },
+  });
+
+  // "Test connection" in the edit dialog: connects with what is in the dialog; stored secrets are used for
+  // fields the dialog left unchanged. Answers with the server's fingerprint so that it can be compared and pinned.
+  RED.httpAdmin.post('/esr-sftp-server/test', RED.auth.needsPermission('esr-sftp-server.write'), (req, res) => {
+    const body = req.body ?? {};
+    const given = (body.credentials ?? {}) as Record<string, string>;
+    const stored = typeof body.id === 'string' ? RED.nodes.getCredentials(body.id) ?? {} : {};
+    const pick = (k: string) => (given[k] === '__PWRD__' || given[k] === undefined ? stored[k] : given[k]);
+    const settings = settingsFrom(body as unknown as ServerConfig, { password: pick('password'), privateKey: pick('privateKey'), passphrase: pick('passphrase') });
+    if (!settings.host || !settings.username) {
+      res.status(400).json({ ok: false, code: 'BAD_REQUEST', message: 'host and username are required' });
+      return;
+    }
+    testConnection(settings).then((result) => res.json(result));
+  });
+};

@@ -1,0 +1,61 @@
+/** Settings and the connection test of esr-sftp-server, kept apart from the node so that they can be tested. */
+import { SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
+import type { Node } from '../shared/node-red';
+
+export interface ServerConfig {
+  name?: string;
+  host: string;
+  port: number | string;
+  username: string;
+  root?: string;
+  hostFingerprint?: string;
+  acceptAnyHostKey?: boolean;
+  timeoutSec?: number | string;
+  keepaliveSec?: number | string;
+}
+
+export interface ServerNode extends Node {
+  session(): SftpSession;
+  /** Calls `listener` with each status change of the connection; returns the unsubscribe function. */
+  onStatus(listener: (status: SessionStatus) => void): () => void;
+}
+
+export function settingsFrom(config: ServerConfig, credentials: Record<string, string | undefined> = {}): SftpSettings {
+  const seconds = (v: unknown, dflt: number) => (Number(v) > 0 ? Number(v) * 1000 : dflt);
+  return {
+    host: String(config.host ?? '').trim(),
+    port: Number(config.port) || 22,
+    username: String(config.username ?? '').trim(),
+    root: (config.root ?? '').trim() || '.',
+    hostFingerprint: (config.hostFingerprint ?? '').trim(),
+    acceptAnyHostKey: config.acceptAnyHostKey === true,
+    password: credentials.password || undefined,
+    privateKey: credentials.privateKey || undefined,
+    passphrase: credentials.passphrase || undefined,
+    operationTimeoutMs: seconds(config.timeoutSec, 30_000),
+    keepaliveIntervalMs: seconds(config.keepaliveSec, 10_000),
+  };
+}
+
+/** What the "test connection" button reports. Never secrets. */
+export interface TestResult {
+  ok: boolean;
+  fingerprint?: string;
+  pinned?: boolean;
+  code?: string;
+  message?: string;
+}
+
+export async function testConnection(settings: SftpSettings): Promise<TestResult> {
+  const session = new SftpSession({ ...settings, retries: 0, connectTimeoutMs: 10_000, operationTimeoutMs: 10_000 });
+  try {
+    await session.list('.');
+    return { ok: true, fingerprint: session.fingerprint, pinned: !settings.acceptAnyHostKey };
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return { ok: false, fingerprint: session.fingerprint, code: e.code, message: e.message };
+  } finally {
+    await session.close();
+  }
+}
+

@@ -1,0 +1,24 @@
+/** Node status dots for the connection: connecting, connected, transferring (with bytes), error. */
+import type { SessionStatus } from '../../core/sftp';
+import type { Node } from './node-red';
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} kB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function showSessionStatus(node: Node, s: SessionStatus): void {
+  switch (s.state) {
+    case 'connecting':
+      return node.status({ fill: 'yellow', shape: 'ring', text: 'connecting' });
+    case 'connected':
+      return node.status({ fill: 'green', shape: 'dot', text: 'connected' });
+    case 'disconnected':
+      return node.status({ fill: 'grey', shape: 'ring', text: 'disconnected' });
+    case 'transferring':
+      return node.status({ fill: 'blue', shape: 'dot', text: `${s.operation} ${formatBytes(s.bytes)}` });
+    case 'error':
+      return node.status({ fill: 'red', shape: 'ring', text: s.code });
+  }
+}

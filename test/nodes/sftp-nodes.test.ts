@@ -1,0 +1,164 @@
+/** The SFTP nodes running in a real Node-RED runtime (node-red-node-test-helper) against a real sshd. */
+import { describe, it, before, after, afterEach } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
+import { NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode, type RedNode } from '../support/node-red';
+
+const serverNode = nodeFile('esr-sftp-server');
+const inNode = nodeFile('esr-sftp-in');
+const outNode = nodeFile('esr-sftp-out');
+
+describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
+  let sshd: TestSshd;
+  let proxy: FaultProxy;
+  let folderNo = 0;
+
+  before(async () => {
+    sshd = await startSshd();
+    proxy = await startFaultProxy(sshd.port);
+    await new Promise<void>((resolve) => helper.startServer(resolve));
+  });
+  afterEach(async () => {
+    await helper.unload();
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
+    await proxy?.close();
+    await sshd?.stop();
+  });
+
+  const server = (extra: Record<string, unknown> = {}): FlowNode => ({
+    id: 'srv', type: 'esr-sftp-server', host: '127.0.0.1', port: proxy.port, username: sshd.username, root: sshd.root,
+    hostFingerprint: sshd.fingerprint, timeoutSec: 5, ...extra,
+  });
+  const credentials = () => ({ srv: { privateKey: sshd.encryptedKey, passphrase: sshd.passphrase } });
+  const fresh = () => {
+    const folder = `Node${++folderNo}`;
+    fs.mkdirSync(path.join(sshd.root, folder, 'Out'), { recursive: true });
+    return folder;
+  };
+  const local = (...p: string[]) => path.join(sshd.root, ...p);
+
+  it('polls a file, emits it with its ESR facts, and archives it when the message comes back', async () => {
+    const folder = fresh();
+    const name = 'GO_123_GDW_GOC_20261120_00000007.DAT';
+    fs.writeFileSync(local(folder, 'Out', name), 'HDR~x\n');
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'buffer', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'archive', claimTimeoutMin: 10, maxAttempts: 3, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([serverNode, inNode], onTab(flow), credentials());
+    const out = helper.getNode('out') as HelperNode;
+    const msg = await new Promise<Record<string, any>>((resolve) => out.on('input', resolve));
+    assert.equal(msg.filename, name);
+    assert.equal((msg.payload as Buffer).toString(), 'HDR~x\n');
+    assert.deepEqual({ vpd: msg.esr.vpd, subtype: msg.esr.subtype, extract: msg.esr.extract, date: msg.esr.date, sequence: msg.esr.sequence, layout: msg.esr.layout }, {
+      vpd: '123', subtype: 'GDW', extract: 'changes', date: '2026-11-20', sequence: 7, layout: 'go-gdw',
+    });
+    assert.ok(msg.esrClaim);
+    assert.deepEqual(fs.readdirSync(local(folder, 'Out')).filter((f) => !f.startsWith('.')), [], 'claimed, not yet archived');
+    (helper.getNode('in') as RedNode).receive(msg);
+    await waitFor(() => fs.existsSync(local(folder, 'Out', 'archive', name)));
+  });
+
+  it('a message back with msg.error (from a Catch node) moves the file to the error folder', async () => {
+    const folder = fresh();
+    const name = 'GO_123_GDW_GOC_20261120_00000008.DAT';
+    fs.writeFileSync(local(folder, 'Out', name), 'x');
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', output: 'buffer', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'archive', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([serverNode, inNode], onTab(flow), credentials());
+    const msg = await new Promise<Record<string, any>>((resolve) => (helper.getNode('out') as HelperNode).on('input', resolve));
+    (helper.getNode('in') as RedNode).receive({ ...msg, error: { message: 'the roster system refused it', source: { id: 'x' } } });
+    await waitFor(() => fs.existsSync(local(folder, 'Out', 'error', name)));
+  });
+
+  it('puts a file from msg.filename and msg.payload; an existing target is an error a Catch node sees', async () => {
+    const folder = fresh();
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'put', type: 'esr-sftp-out', server: 'srv', operation: 'put', folder: `${folder}/In`, folderType: 'str', filename: 'filename', filenameType: 'msg', ifExists: 'fail', mkdirs: true, wires: [['done']] },
+      { id: 'done', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ];
+    await helper.load([serverNode, outNode], onTab(flow), credentials());
+    const done = helper.getNode('done') as HelperNode;
+    const caught = helper.getNode('caught') as HelperNode;
+    const first = new Promise<Record<string, any>>((resolve) => done.once('input', resolve));
+    (helper.getNode('put') as RedNode).receive({ payload: 'ATT,secret-value', filename: 'TA_123_SEL_MN2708_00000001.DAT' });
+    const ok = await first;
+    assert.deepEqual(ok.sftp, { operation: 'put', path: `${folder}/In/TA_123_SEL_MN2708_00000001.DAT`, bytes: 16, skipped: false });
+    assert.equal(fs.readFileSync(local(folder, 'In', 'TA_123_SEL_MN2708_00000001.DAT'), 'utf8'), 'ATT,secret-value');
+    const error = new Promise<Record<string, any>>((resolve) => caught.once('input', resolve));
+    (helper.getNode('put') as RedNode).receive({ payload: 'ATT,secret-value', filename: 'TA_123_SEL_MN2708_00000001.DAT' });
+    const err = await error;
+    assert.match(err.error.message, /sftp put .*TA_123_SEL_MN2708_00000001\.DAT: .*\[EEXIST\]/);
+    assert.ok(!err.error.message.includes('secret-value'));
+  });
+
+  it('lists and gets with names from the message', async () => {
+    const folder = fresh();
+    fs.writeFileSync(local(folder, 'Out', 'GO_123_GDW_GOF_20261120_00000001.DAT'), 'full');
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'list', type: 'esr-sftp-in', server: 'srv', operation: 'list', folder: 'dir', folderType: 'msg', glob: '*.DAT', wires: [['listed']] },
+      { id: 'get', type: 'esr-sftp-in', server: 'srv', operation: 'get', folder: 'dir', folderType: 'msg', filename: 'filename', filenameType: 'msg', output: 'buffer', wires: [['got']] },
+      { id: 'listed', type: 'helper' },
+      { id: 'got', type: 'helper' },
+    ];
+    await helper.load([serverNode, inNode], onTab(flow), credentials());
+    const listed = new Promise<Record<string, any>>((resolve) => (helper.getNode('listed') as HelperNode).once('input', resolve));
+    (helper.getNode('list') as RedNode).receive({ dir: `${folder}/Out` });
+    const l = await listed;
+    assert.deepEqual(l.payload.map((e: { name: string; esr: { extract: string } }) => [e.name, e.esr.extract]), [['GO_123_GDW_GOF_20261120_00000001.DAT', 'full']]);
+    const got = new Promise<Record<string, any>>((resolve) => (helper.getNode('got') as HelperNode).once('input', resolve));
+    (helper.getNode('get') as RedNode).receive({ dir: `${folder}/Out`, filename: 'GO_123_GDW_GOF_20261120_00000001.DAT' });
+    assert.equal(((await got).payload as Buffer).toString(), 'full');
+  });
+
+  it('closes its connection on redeploy, and never logs a secret', async () => {
+    const logged: string[] = [];
+    const spy = () => helper.log();
+    const flow: FlowNode[] = [
+      server({ hostFingerprint: sshd.otherFingerprint }),
+      { id: 'list', type: 'esr-sftp-in', server: 'srv', operation: 'list', folder: '.', folderType: 'str', wires: [[]] },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ];
+    await helper.load([serverNode, inNode], onTab(flow), credentials());
+    const caught = new Promise<Record<string, any>>((resolve) => (helper.getNode('caught') as HelperNode).once('input', resolve));
+    (helper.getNode('list') as RedNode).receive({});
+    assert.match((await caught).error.message, /HOST_KEY_MISMATCH/);
+    await helper.unload();
+    await helper.load([serverNode, inNode], onTab([server(), { id: 'list', type: 'esr-sftp-in', server: 'srv', operation: 'list', folder: '.', folderType: 'str', wires: [['o']] }, { id: 'o', type: 'helper' }]), credentials());
+    const listed = new Promise((resolve) => (helper.getNode('o') as HelperNode).once('input', resolve));
+    (helper.getNode('list') as RedNode).receive({});
+    await listed;
+    assert.equal(proxy.openConnections(), 1);
+    await helper.unload();
+    await waitFor(() => proxy.openConnections() === 0);
+    assert.ok(spy().args.length > 0, 'the runtime log was captured');
+    for (const call of spy().args) logged.push(JSON.stringify(call));
+    const all = logged.join('\n');
+    assert.ok(!all.includes(sshd.passphrase) && !all.includes('PRIVATE KEY'), 'no secret in the runtime log');
+  });
+
+  it('"test connection" reports the fingerprint so that it can be pinned, using stored credentials', async () => {
+    await helper.load([serverNode], onTab([server()]), credentials());
+    const res = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: '', credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
+    assert.equal(res.body.ok, false);
+    assert.equal(res.body.code, 'HOST_KEY_NOT_PINNED');
+    assert.equal(res.body.fingerprint, sshd.fingerprint);
+    const pinned = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
+    assert.deepEqual(pinned.body, { ok: true, fingerprint: sshd.fingerprint, pinned: true });
+    assert.ok(!JSON.stringify(pinned.body).includes(sshd.passphrase));
+  });
+});
