@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { writeSyntheticGo } from './synthetic-go';
+import { benchSftp } from './sftp';
 
 const DATA = path.join(__dirname, '..', '..', 'bench', '.data');
 const MB = 1024 * 1024;
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
   print('go_read_ratio_vs_csv_parse', ref / ours, 'x');
   print('go_read_mb_per_s', size / MB / (ours / 1000), 'MB/s');
   print('go_read_peak_rss_mb', rss / 1024, 'MB');
+  await benchSftp(DATA, print);
   if (process.env.BENCH_1GB) {
     const big = await ensureFile('go-1gb.DAT', 1024 * MB);
     const run = measure('esr', big);

@@ -124,6 +124,46 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     assert.equal(((await got).payload as Buffer).toString(), 'full');
   });
 
+  it('gets as a stream, and moves, deletes and makes folders with names from the message; status shows the connection', async () => {
+    const folder = fresh();
+    const big = Buffer.alloc(3 * 1024 * 1024, 'A');
+    fs.writeFileSync(local(folder, 'Out', 'big.DAT'), big);
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'get', type: 'esr-sftp-in', server: 'srv', operation: 'get', folder: `${folder}/Out`, folderType: 'str', filename: 'filename', filenameType: 'msg', output: 'stream', wires: [['got']] },
+      { id: 'mv', type: 'esr-sftp-out', server: 'srv', operation: 'move', folder: `${folder}/Out`, folderType: 'str', filename: 'filename', filenameType: 'msg', targetFolder: 'to', targetFolderType: 'msg', targetName: '', targetNameType: 'str', mkdirs: true, wires: [['moved']] },
+      { id: 'rm', type: 'esr-sftp-out', server: 'srv', operation: 'delete', folder: 'dir', folderType: 'msg', filename: 'filename', filenameType: 'msg', wires: [['removed']] },
+      { id: 'mk', type: 'esr-sftp-out', server: 'srv', operation: 'mkdir', folder: 'dir', folderType: 'msg', wires: [['made']] },
+      { id: 'got', type: 'helper' }, { id: 'moved', type: 'helper' }, { id: 'removed', type: 'helper' }, { id: 'made', type: 'helper' },
+    ];
+    await helper.load([serverNode, inNode, outNode], onTab(flow), credentials());
+    const statuses: Record<string, unknown>[] = [];
+    (helper.getNode('get') as RedNode).on('call:status', (call: { args: Record<string, unknown>[] }) => statuses.push(call.args[0]));
+    const next = (id: string) => new Promise<Record<string, any>>((resolve) => (helper.getNode(id) as HelperNode).once('input', resolve));
+
+    const got = next('got');
+    (helper.getNode('get') as RedNode).receive({ filename: 'big.DAT' });
+    const chunks: Buffer[] = [];
+    for await (const c of (await got).payload) chunks.push(c as Buffer);
+    assert.ok(Buffer.concat(chunks).equals(big));
+    assert.ok(statuses.some((st) => st.text === 'connected'), JSON.stringify(statuses));
+
+    const moved = next('moved');
+    (helper.getNode('mv') as RedNode).receive({ filename: 'big.DAT', to: `${folder}/Done` });
+    assert.deepEqual((await moved).sftp, { operation: 'move', from: `${folder}/Out/big.DAT`, path: `${folder}/Done/big.DAT` });
+    assert.ok(fs.existsSync(local(folder, 'Done', 'big.DAT')));
+
+    const removed = next('removed');
+    (helper.getNode('rm') as RedNode).receive({ dir: `${folder}/Done`, filename: 'big.DAT' });
+    await removed;
+    assert.ok(!fs.existsSync(local(folder, 'Done', 'big.DAT')));
+
+    const made = next('made');
+    (helper.getNode('mk') as RedNode).receive({ dir: `${folder}/New/Deeper` });
+    await made;
+    assert.ok(fs.statSync(local(folder, 'New', 'Deeper')).isDirectory());
+  });
+
   it('closes its connection on redeploy, and never logs a secret', async () => {
     const logged: string[] = [];
     const spy = () => helper.log();

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SftpError, SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
+import { CHUNK, WINDOW } from '../../core/sftp/transfer';
 import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 
@@ -65,6 +66,22 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
     const result = await s.put('In/TA_123_SEL_MN2708_00000001.DAT', data, { mkdirs: true });
     assert.equal(result.bytes, data.length);
     assert.ok(fs.readFileSync(path.join(sshd.root, 'In/TA_123_SEL_MN2708_00000001.DAT')).equals(data));
+  });
+
+  it('streams a download with backpressure: a consumer that does not read holds back the transfer', async () => {
+    const s = open();
+    const data = randomBytes(20 * 1024 * 1024);
+    fs.writeFileSync(path.join(sshd.root, 'big.bin'), data);
+    let buffered = 0;
+    const back = await s.get('big.bin', async (stream) => {
+      await new Promise((r) => setTimeout(r, 700)); // not reading
+      buffered = stream.readableLength;
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    });
+    assert.ok(back.equals(data));
+    assert.ok(buffered > 0 && buffered <= 3 * CHUNK * WINDOW, `held ${buffered} bytes while the consumer was not reading`);
   });
 
   it('6. a server that stops answering: timeout, recovery, no hung promise, no leaked socket', async () => {
