@@ -157,6 +157,19 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
     assert.equal(proxy.openConnections(), 1);
   });
 
+  it('9b. keepalives notice a connection that died silently while idle', async () => {
+    const s = open({ keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
+    const statuses: string[] = [];
+    s.on('status', (st: SessionStatus) => statuses.push(st.state));
+    await s.list('.');
+    proxy.blackhole(true); // no RST, no FIN: the peer simply stops answering
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(s.connected, false, 'the dead connection was noticed without any operation');
+    assert.ok(statuses.includes('disconnected'));
+    proxy.blackhole(false);
+    assert.ok(Array.isArray(await s.list('.')));
+  });
+
   describe('11. when the target exists', () => {
     for (const posix of [true, false]) {
       it(`each policy behaves as documented (${posix ? 'with' : 'without'} posix-rename)`, async () => {
