@@ -171,10 +171,15 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
   });
 
   describe('11. when the target exists', () => {
-    for (const posix of [true, false]) {
-      it(`each policy behaves as documented (${posix ? 'with' : 'without'} posix-rename)`, async () => {
-        const s = open({ usePosixRename: posix });
-        const dir = `exists-${posix}`;
+    for (const variant of ['with posix-rename', 'server without posix-rename', 'posix-rename turned off'] as const) {
+      it(`each policy behaves as documented (${variant})`, async () => {
+        const s = open({ usePosixRename: variant !== 'posix-rename turned off' });
+        if (variant === 'server without posix-rename') {
+          // As if the server did not offer the extension: ssh2 then refuses the request itself.
+          await s.list('.');
+          delete (s as unknown as { sftp: { _extensions: Record<string, string> } }).sftp._extensions['posix-rename@openssh.com'];
+        }
+        const dir = `exists-${variant.replace(/ /g, '-')}`;
         await s.mkdir(dir);
         const target = `${dir}/GO_123_GDW_GOC_20261120_00000001.DAT`;
         await s.put(target, 'one');
