@@ -1,0 +1,79 @@
+/** The mapping engine: templates without HTML escaping, helpers, lookups, filters, checks at build time. */
+import { describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { compileMapping, lookupFromCsv, lookupFromLines, MappingError } from '../core/mapping';
+
+const person = { recordType: 'PRA', personId: '1001', lastName: "O'Brien & Sons <Ltd>", firstName: ' Zoë ', dateOfBirth: '1986-08-01', employeeNumber: '42' };
+
+describe('mapping', () => {
+  it('renders without HTML escaping and builds nested targets', () => {
+    const m = compileMapping({ rules: [{ target: 'name.last', template: '{{lastName}}' }, { target: 'id', template: 'E{{employeeNumber}}' }] });
+    assert.deepEqual(m.map(person), { name: { last: "O'Brien & Sons <Ltd>" }, id: 'E42' });
+  });
+
+  it('offers date, text and padding helpers', () => {
+    const m = compileMapping({
+      rules: [
+        { target: 'first', template: '{{#upper}}{{#trim}}{{firstName}}{{/trim}}{{/upper}}' },
+        { target: 'dob', template: '{{#isoToYmd}}{{dateOfBirth}}{{/isoToYmd}}' },
+        { target: 'dobUk', template: '{{#isoToDmy}}{{dateOfBirth}}{{/isoToDmy}}' },
+        { target: 'dobTa', template: '{{#isoToDdMmmYyyy}}{{dateOfBirth}}{{/isoToDdMmmYyyy}}' },
+        { target: 'back', template: '{{#dmyToIso}}01/08/1986{{/dmyToIso}} {{#ymdToIso}}19860801{{/ymdToIso}} {{#ddMmmYyyyToIso}}08-Jul-2009{{/ddMmmYyyyToIso}}' },
+        { target: 'num', template: '{{#zeroPad.8}}{{employeeNumber}}{{/zeroPad.8}}' },
+        { target: 'lower', template: '{{#lower}}ABC{{/lower}}|{{#padRight.4}}x{{/padRight.4}}|{{#truncate.3}}abcdef{{/truncate.3}}' },
+      ],
+    });
+    assert.deepEqual(m.map(person), {
+      first: 'ZOË', dob: '19860801', dobUk: '01/08/1986', dobTa: '01-Aug-1986', back: '1986-08-01 1986-08-01 2009-07-08', num: '00000042', lower: 'abc|x   |abc',
+    });
+  });
+
+  it('looks values up in tables typed in or loaded from CSV, and names the table when an entry is missing', () => {
+    const codes = lookupFromLines('absence', 'SICK=S12 Other musculoskeletal problems\nAL = Annual Leave');
+    const csv = lookupFromCsv('grades', 'roster,esr\nB5,XR05\n"B6, senior",XR06\n', { header: true });
+    const m = compileMapping({
+      lookups: [codes, csv],
+      rules: [
+        { target: 'reason', template: '{{#lookup.absence}}{{code}}{{/lookup.absence}}' },
+        { target: 'grade', template: '{{#lookup.grades}}{{grade}}{{/lookup.grades}}' },
+      ],
+    });
+    assert.deepEqual(m.map({ code: 'AL', grade: 'B6, senior' }), { reason: 'Annual Leave', grade: 'XR06' });
+    assert.throws(() => m.map({ code: 'Zebedee', grade: 'B5' }), (err: MappingError) => err.rule === 1 && /lookup "absence" has no entry/.test(err.message) && !err.message.includes('Zebedee'));
+    const withFallback = compileMapping({ lookups: [{ ...codes, fallback: 'Other' }], rules: [{ target: 'r', template: '{{#lookup.absence}}{{code}}{{/lookup.absence}}' }] });
+    assert.deepEqual(withFallback.map({ code: 'XX' }), { r: 'Other' });
+  });
+
+  it('filters by record type and by a condition', () => {
+    const m = compileMapping({ recordTypes: ['PRA'], condition: '{{employeeNumber}}', rules: [{ target: 'n', template: '{{employeeNumber}}' }] });
+    assert.deepEqual(m.map(person), { n: '42' });
+    assert.equal(m.map({ ...person, recordType: 'ASA' }), undefined);
+    assert.equal(m.map({ ...person, employeeNumber: '' }), undefined);
+  });
+
+  it('reaches msg and leaves empty values out (or keeps them when asked)', () => {
+    const rules = [{ target: 'topic', template: '{{msg.topic}}' }, { target: 'middle', template: '{{middleNames}}' }];
+    assert.deepEqual(compileMapping({ rules }).map(person, { topic: 't' }), { topic: 't' });
+    assert.deepEqual(compileMapping({ rules, keepEmpty: true }).map(person, { topic: 't' }), { topic: 't', middle: '' });
+  });
+
+  it('makes CSV output spreadsheet-safe while numbers stay exact', () => {
+    const m = compileMapping({ spreadsheetSafe: true, rules: [{ target: 'a', template: '{{a}}' }, { target: 'b', template: '{{b}}' }, { target: 'c', template: '{{c}}' }, { target: 'd', template: '{{d}}' }] });
+    assert.deepEqual(m.map({ a: '=HYPERLINK("x")', b: '-12.50', c: '@SUM(A1)', d: '+44 7700 900123' }), { a: `'=HYPERLINK("x")`, b: '-12.50', c: "'@SUM(A1)", d: "'+44 7700 900123" });
+    assert.deepEqual(m.map({ a: '\tx', b: '\rx', c: '-', d: 'plain' }), { a: "'\tx", b: "'\rx", c: "'-", d: 'plain' });
+  });
+
+  it('checks templates, targets and lookups when it is built', () => {
+    assert.throws(() => compileMapping({ rules: [{ target: 'a', template: '{{#upper}}x' }] }), /rule 1 \(a\): the template does not parse/);
+    assert.throws(() => compileMapping({ rules: [{ target: 'a', template: '{{#lookup.nope}}x{{/lookup.nope}}' }] }), /rule 1 \(a\): lookup table "nope" is not defined/);
+    assert.throws(() => compileMapping({ rules: [{ target: 'a b', template: 'x' }] }), /rule 1 \(a b\): the target must be a property name/);
+    assert.throws(() => compileMapping({ rules: [{ target: 'a', template: '{{#zeroPad}}x{{/zeroPad}}' }] }), /needs a number/);
+    assert.throws(() => compileMapping({ rules: [] }), /at least one rule/);
+    assert.throws(() => compileMapping({ rules: [{ target: 'a', template: 'x' }], condition: '{{#upper}}' }), /condition: the template does not parse/);
+  });
+
+  it('reports a helper given a value of the wrong form, naming the rule but not the value', () => {
+    const m = compileMapping({ rules: [{ target: 'dob', template: '{{#isoToYmd}}{{dateOfBirth}}{{/isoToYmd}}' }] });
+    assert.throws(() => m.map({ dateOfBirth: 'Zebedee' }), (err: MappingError) => err.rule === 1 && err.target === 'dob' && !err.message.includes('Zebedee'));
+  });
+});
