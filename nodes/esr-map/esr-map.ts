@@ -1,0 +1,55 @@
+/**
+ * esr-map: maps msg.payload (a record, or an array of records) with a table of rules "target <- template".
+ * Rules and lookups are compiled and checked at deploy; "Try it" in the dialog renders them against a sample.
+ */
+import { compileMapping, type Mapper } from '../../core/mapping';
+import { mappingOptions, type MapConfig } from './map-options';
+import type { Node, NodeAPI } from '../shared/node-red';
+
+export = function register(RED: NodeAPI): void {
+  function EsrMap(this: Node, config: MapConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    let mapper: Mapper | undefined;
+    let setupError: Error | undefined;
+    try {
+      mapper = compileMapping(mappingOptions(config));
+    } catch (err) {
+      setupError = err as Error;
+      node.status({ fill: 'red', shape: 'ring', text: 'rules invalid' });
+      node.error(setupError);
+    }
+
+    node.on('input', (msg, send, done) => {
+      try {
+        if (!mapper) throw setupError ?? new Error('esr-map: no rules');
+        const payload = msg.payload;
+        if (Array.isArray(payload)) {
+          const out = payload.map((r) => mapper!.map(r as Record<string, unknown>, msg)).filter((r) => r !== undefined);
+          send({ ...msg, payload: out });
+        } else if (typeof payload === 'object' && payload !== null) {
+          const out = mapper.map(payload as Record<string, unknown>, msg);
+          if (out !== undefined) send({ ...msg, payload: out });
+        } else throw new Error('esr-map: msg.payload must be a record (object) or an array of records');
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    });
+  }
+
+  RED.nodes.registerType('esr-map', EsrMap as never);
+
+  // "Try it" in the edit dialog: renders the dialog's rules against a pasted sample record.
+  RED.httpAdmin.post('/esr-map/try', RED.auth.needsPermission('esr-map.write'), (req, res) => {
+    try {
+      const body = req.body as unknown as MapConfig & { sample?: unknown };
+      const sample = typeof body.sample === 'string' ? JSON.parse(body.sample) : body.sample;
+      const mapper = compileMapping(mappingOptions(body));
+      const records = Array.isArray(sample) ? sample : [sample];
+      res.json({ ok: true, result: records.map((r) => mapper.map(r as Record<string, unknown>, { payload: r }) ?? null) });
+    } catch (err) {
+      res.json({ ok: false, error: (err as Error).message });
+    }
+  });
+};

@@ -1,0 +1,177 @@
+/**
+ * esr-read: an ESR file in (Buffer, string, stream, or a local path), records out: one message per record, per
+ * person, per batch, or one for the whole file. Rejected lines go to the second output, the summary to the third;
+ * a file-level failure (e.g. a missing trailer) reaches Catch nodes through done(err).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { currentAt, EsrReader, PersonGrouper, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Rejected } from '../../core/codec';
+import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
+import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
+
+interface ReadConfig extends LayoutConfig {
+  name?: string;
+  lenient: boolean;
+  input: 'payload' | 'path';
+  mode: 'record' | 'person' | 'batch' | 'file';
+  batchSize: number | string;
+  grouping: 'blocks' | 'collect';
+  date: string;
+  dateType: string;
+  filename: string;
+  filenameType: string;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Problems that belong to no single rejected line: they fail the file. */
+function fileLevel(summary: ReturnType<EsrReader['summary']>, rejectedLines: Set<number>) {
+  return summary.errors.filter((p) => !rejectedLines.has(p.line));
+}
+
+export = function register(RED: NodeAPI): void {
+  function EsrRead(this: Node, config: ReadConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    let layout: CompiledLayout | undefined;
+    let setupError: Error | undefined;
+    try {
+      layout = fixedLayout(config);
+    } catch (err) {
+      setupError = err as Error;
+      node.status({ fill: 'red', shape: 'ring', text: 'layout error' });
+      node.error(setupError);
+    }
+
+    node.on('input', (msg, send, done) => {
+      run(msg, send).then(
+        () => done(),
+        (err) => {
+          node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? 'failed' });
+          done(err);
+        },
+      );
+    });
+
+    async function run(msg: NodeMessage, send: (m: (NodeMessage | null)[]) => void): Promise<void> {
+      if (setupError) throw setupError;
+      const named = await evaluate(RED, node, config.filename || 'filename', config.filenameType || 'msg', msg);
+      let fileName = typeof named === 'string' && named ? named : undefined;
+      let source: Readable;
+      let size: number | undefined;
+      let head: Buffer | undefined;
+      const payload = msg.payload;
+      if (config.input === 'path') {
+        if (typeof payload !== 'string' || !payload) throw new Error('esr-read: msg.payload must be the path of a local file');
+        source = fs.createReadStream(payload);
+        size = fs.statSync(payload).size;
+        fileName ??= path.basename(payload);
+        if (!layout) {
+          const fd = fs.openSync(payload, 'r');
+          head = Buffer.alloc(64 * 1024);
+          head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+          fs.closeSync(fd);
+        }
+      } else if (Buffer.isBuffer(payload)) {
+        source = Readable.from([payload]);
+        size = payload.length;
+        head = payload;
+      } else if (typeof payload === 'string') {
+        const buf = Buffer.from(payload, layout?.spec.encoding === 'utf8' ? 'utf8' : 'latin1');
+        source = Readable.from([buf]);
+        size = buf.length;
+        head = buf;
+      } else if (isReadable(payload)) {
+        source = payload;
+        const sftp = msg.sftp as { size?: number } | undefined;
+        size = typeof sftp?.size === 'number' ? sftp.size : undefined;
+      } else throw new Error('esr-read: msg.payload must be a Buffer, a string, a readable stream, or (with "Input: file path") a path');
+
+      const fileLayout = layout ?? detectFor(fileName, head);
+      const reader = new EsrReader(fileLayout, { fileName, lenient: config.lenient === true });
+      const partsId = randomUUID();
+      const facts = () => ({ ...reader.file, layout: fileLayout.id });
+      const rejectedLines = new Set<number>();
+      let index = 0;
+      let held: NodeMessage | undefined;
+      let records = 0;
+      let lastStatus = 0;
+
+      const out = async (payloadOut: unknown, topic: string) => {
+        if (held) {
+          send([held, null, null]);
+          await nextTurn(); // lets the message be delivered before the next: memory stays flat
+        }
+        held = { payload: payloadOut, topic, filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++ } };
+      };
+      const progress = () => {
+        const now = Date.now();
+        if (now - lastStatus < 500) return;
+        lastStatus = now;
+        const pct = size ? ` (${Math.min(100, Math.floor((reader.bytesRead / size) * 100))}%)` : '';
+        node.status({ fill: 'blue', shape: 'dot', text: `${records} records${pct}` });
+      };
+      reader.on('reject', (r: Rejected) => {
+        rejectedLines.add(r.line);
+        send([null, { payload: r.record, topic: r.recordType, filename: fileName ?? reader.file.name, esr: facts(), line: r.line, problems: r.problems.map(({ line, recordType, field, code, message }) => ({ line, recordType, field, code, message })) }, null]);
+      });
+
+      const mode = config.mode || 'record';
+      const batchSize = Math.max(1, Number(config.batchSize) || 1000);
+      const dateValue = await evaluate(RED, node, config.date || '', config.dateType || 'str', msg);
+      const date = typeof dateValue === 'string' && /^\d{4}-\d{2}-\d{2}/.test(dateValue) ? dateValue.slice(0, 10) : new Date().toISOString().slice(0, 10);
+      let batch: EsrRecord[] = [];
+      const all: EsrRecord[] = [];
+
+      const consume = new Writable({
+        objectMode: true,
+        write: (item: EsrRecord | PersonGroup | OtherRecord, _enc, cb) => {
+          records++;
+          progress();
+          let step: Promise<void> = Promise.resolve();
+          if (mode === 'person') {
+            const x = item as PersonGroup | OtherRecord;
+            if (x.type === 'person') {
+              const view = currentAt(fileLayout, x, date);
+              const personType = fileLayout.recordTypes.find((rt) => rt.idField && rt.idField === rt.personField)?.code;
+              const { [personType ?? 'PRA']: people, ...others } = view.current;
+              step = out({ personId: view.personId, deleted: view.deleted, person: people?.[people.length - 1] ?? null, records: others }, 'person');
+            } else step = out(x.record, x.record.recordType);
+          } else if (mode === 'batch') {
+            batch.push(item as EsrRecord);
+            if (batch.length >= batchSize) {
+              const full = batch;
+              batch = [];
+              step = out(full, 'batch');
+            }
+          } else if (mode === 'file') all.push(item as EsrRecord);
+          else step = out(item, (item as EsrRecord).recordType);
+          step.then(() => cb(), cb);
+        },
+      });
+      if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
+      else await pipeline(source, reader, consume);
+      if (mode === 'batch' && batch.length) await out(batch, 'batch');
+      if (mode === 'file') await out(all, 'file');
+      if (held) {
+        (held.parts as { count?: number }).count = index;
+        send([held, null, null]);
+      }
+      const summary = reader.summary();
+      const { payload: _p, parts: _parts, ...original } = msg;
+      send([null, null, { ...original, payload: summary, topic: 'summary', filename: fileName ?? summary.file.name, esr: facts() }]);
+      const failing = fileLevel(summary, rejectedLines);
+      node.status({ fill: failing.length ? 'red' : summary.errorCount ? 'yellow' : 'green', shape: 'dot', text: `${records} records${summary.errorCount ? `, ${summary.errorCount} errors` : ''}` });
+      if (failing.length) {
+        const err = new Error(`esr-read: ${failing[0].message}${failing.length > 1 ? ` (and ${failing.length - 1} more)` : ''}`);
+        Object.assign(err, { code: failing[0].code, problems: failing.slice(0, 20) });
+        throw err;
+      }
+    }
+  }
+
+  RED.nodes.registerType('esr-read', EsrRead as never);
+};

@@ -1,0 +1,144 @@
+/**
+ * esr-write: records in (an array in one message, or one per message closed by the end of a msg.parts sequence
+ * or msg.complete), one file out as msg.payload (Buffer) and msg.filename, ready for esr-sftp-out.
+ * Invalid records fail the file (done(err)) unless "skip invalid records" is on; then they go to output 2.
+ */
+import { EsrWriteError, type CompiledLayout, type EsrRecord, EsrWriter, buildFileName, type FileNameParts } from '../../core/codec';
+import { Writable, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
+import { fixedLayout, type LayoutConfig } from '../shared/layout-choice';
+import { nextSequence } from '../shared/sequence';
+
+interface WriteConfig extends LayoutConfig {
+  name?: string;
+  vpd: string;
+  vpdType: string;
+  nameParts: string;
+  namePartsType: string;
+  header: string;
+  headerType: string;
+  eol?: '' | 'lf' | 'crlf' | 'cr';
+  skipInvalid: boolean;
+  store?: string;
+  firstSequence?: number | string;
+}
+
+interface OpenFile {
+  first: NodeMessage;
+  records: EsrRecord[];
+}
+
+function today(): string {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+function nowIso(): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+async function writeAll(layout: CompiledLayout, records: EsrRecord[], options: ConstructorParameters<typeof EsrWriter>[1]) {
+  const writer = new EsrWriter(layout, options);
+  const rejected: { record: unknown; error: EsrWriteError }[] = [];
+  writer.on('reject', (r: { record: unknown; error: EsrWriteError }) => rejected.push(r));
+  const chunks: Buffer[] = [];
+  await pipeline(Readable.from(records, { objectMode: true }), writer, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
+  return { bytes: Buffer.concat(chunks), rejected, counts: writer.recordCounts, fileName: writer.fileName };
+}
+
+export = function register(RED: NodeAPI): void {
+  function EsrWrite(this: Node, config: WriteConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    let layout: CompiledLayout | undefined;
+    try {
+      layout = fixedLayout(config);
+      if (!layout) throw new Error('choose a layout');
+    } catch (err) {
+      node.status({ fill: 'red', shape: 'ring', text: 'layout error' });
+      node.error(err);
+    }
+    const open = new Map<string, OpenFile>();
+    /** Sequences that already failed: their remaining messages are dropped, so no partial file is made. */
+    const failed = new Set<string>();
+
+    const parseJson = async (value: string, type: string, msg: NodeMessage, what: string): Promise<Record<string, unknown>> => {
+      if (!value && type === 'json') return {};
+      const v = await evaluate(RED, node, value || '{}', type || 'json', msg);
+      if (v === undefined || v === null || v === '') return {};
+      if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`esr-write: ${what} must be an object`);
+      return v as Record<string, unknown>;
+    };
+
+    async function build(file: OpenFile, send: (m: (NodeMessage | null)[]) => void): Promise<void> {
+      if (!layout) throw new Error('esr-write: no usable layout (see the node status)');
+      const msg = file.first;
+      const vpd = String((await evaluate(RED, node, config.vpd || '', config.vpdType || 'str', msg)) ?? '');
+      const parts: FileNameParts = { vpd, date: today(), ...((await parseJson(config.nameParts, config.namePartsType, msg, 'the file name parts')) as FileNameParts) };
+      const headerIn = await parseJson(config.header, config.headerType, msg, 'the header values');
+      const header: Record<string, unknown> = {};
+      for (const f of layout.header?.fields ?? []) {
+        if (parts[f.key] !== undefined) header[f.key] = String(parts[f.key]);
+        else if (f.kind === 'timestamp' && /creation/i.test(f.name)) header[f.key] = nowIso();
+      }
+      Object.assign(header, headerIn);
+      const options = {
+        eol: config.eol || undefined,
+        skipInvalid: config.skipInvalid === true,
+        header: layout.header ? header : undefined,
+      };
+      // A dry run first: a file that cannot be written does not use up a sequence number.
+      const trial = await writeAll(layout, file.records, { ...options, fileName: layout.spec.fileName ? { ...parts, sequence: 0 } : undefined });
+      if (trial.rejected.length === file.records.length && file.records.length > 0) throw new Error('esr-write: every record is invalid; no file was made');
+      const sequence = layout.spec.fileName ? await nextSequence(node, config.store, layout.id, vpd, Number(config.firstSequence) || 1) : undefined;
+      const fileName = layout.spec.fileName ? buildFileName(layout, { ...parts, sequence: sequence! }) : undefined;
+      const result = await writeAll(layout, file.records, { ...options, fileName: fileName ? { ...parts, sequence: sequence! } : undefined });
+      for (const r of result.rejected) {
+        send([null, { payload: r.record, topic: 'rejected', error: { message: r.error.message, code: r.error.code, recordNumber: r.error.recordNumber, recordType: r.error.recordType, field: r.error.field } }]);
+      }
+      const { parts: _p, complete: _c, ...rest } = msg;
+      node.status({ fill: 'green', shape: 'dot', text: `${fileName ?? 'file'}: ${file.records.length - result.rejected.length} records` });
+      send([{ ...rest, payload: result.bytes, filename: fileName, esr: { layout: layout.id, vpd, sequence, records: result.counts, rejected: result.rejected.length } }, null]);
+    }
+
+    node.on('input', (msg, send, done) => {
+      const work = async () => {
+        if (!layout) throw new Error('esr-write: no usable layout (see the node status)');
+        if (Array.isArray(msg.payload)) return build({ first: msg, records: msg.payload as EsrRecord[] }, send);
+        const parts = msg.parts as { id?: string; index?: number; count?: number } | undefined;
+        const key = parts?.id ?? '_open';
+        if (parts?.id && failed.has(parts.id)) {
+          if (typeof parts.count === 'number') failed.delete(parts.id);
+          return;
+        }
+        let file = open.get(key);
+        if (!file) open.set(key, (file = { first: msg, records: [] }));
+        if (msg.payload !== undefined && msg.payload !== null) {
+          if (typeof msg.payload !== 'object') throw new Error('esr-write: msg.payload must be a record (object) or an array of records');
+          file.records.push(msg.payload as EsrRecord);
+        }
+        const last = parts ? typeof parts.count === 'number' && file.records.length >= parts.count : msg.complete !== undefined;
+        if (!last) return;
+        open.delete(key);
+        await build(file, send);
+      };
+      work().then(() => done(), (err) => {
+        const parts = msg.parts as { id?: string; count?: number } | undefined;
+        open.delete(parts?.id ?? '_open'); // a failed file is dropped whole, never produced half-valid
+        if (parts?.id && typeof parts.count !== 'number') failed.add(parts.id);
+        node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? 'failed' });
+        done(err);
+      });
+    });
+
+    node.on('close', (_removed, done) => {
+      open.clear();
+      done();
+    });
+  }
+
+  RED.nodes.registerType('esr-write', EsrWrite as never);
+};
