@@ -51,6 +51,11 @@ describe('mapping', () => {
     assert.equal(m.map({ ...person, employeeNumber: '' }), undefined);
   });
 
+  it('keeps an empty value empty through every helper', () => {
+    const m = compileMapping({ rules: [{ target: 'n', template: '{{#zeroPad.8}}{{missing}}{{/zeroPad.8}}' }, { target: 'd', template: '{{#isoToYmd}}{{missing}}{{/isoToYmd}}' }] });
+    assert.deepEqual(m.map({}), {});
+  });
+
   it('reaches msg and leaves empty values out (or keeps them when asked)', () => {
     const rules = [{ target: 'topic', template: '{{msg.topic}}' }, { target: 'middle', template: '{{middleNames}}' }];
     assert.deepEqual(compileMapping({ rules }).map(person, { topic: 't' }), { topic: 't' });

@@ -53,7 +53,9 @@ const TARGET = /^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/;
 /** The helpers layer every template sees beneath the record: {{#upper}}, {{#lookup.name}}, {{msg.topic}} ... */
 function helperView(lookups: Map<string, LookupTable>, msg: unknown): Record<string, unknown> {
   const view: Record<string, unknown> = { msg };
-  for (const [name, fn] of Object.entries(TEXT_HELPERS)) view[name] = () => (text: string, render: (t: string) => string) => fn(render(text));
+  // An empty value stays empty whatever the helper (zero-padding nothing must not invent 00000000).
+  const apply = (value: string, fn: (s: string) => string) => (value === '' ? '' : fn(value));
+  for (const [name, fn] of Object.entries(TEXT_HELPERS)) view[name] = () => (text: string, render: (t: string) => string) => apply(render(text), fn);
   for (const [name, fn] of Object.entries(SIZED_HELPERS)) {
     view[name] = new Proxy(
       {},
@@ -62,7 +64,7 @@ function helperView(lookups: Map<string, LookupTable>, msg: unknown): Record<str
         get: (_t, size) => {
           const n = Number(size);
           if (!Number.isInteger(n) || n < 0) return undefined;
-          return () => (text: string, render: (t: string) => string) => fn(render(text), n);
+          return () => (text: string, render: (t: string) => string) => apply(render(text), (v) => fn(v, n));
         },
       },
     );
