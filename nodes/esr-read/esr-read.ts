@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { currentAt, EsrReader, PersonGrouper, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Rejected } from '../../core/codec';
+import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Rejected } from '../../core/codec';
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 
@@ -174,4 +174,9 @@ export = function register(RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('esr-read', EsrRead as never);
+
+  // The built-in layouts, for the layout choice in the esr-read and esr-write dialogs.
+  RED.httpAdmin.get('/esr/layouts', RED.auth.needsPermission('esr-read.read'), (_req, res) => {
+    res.json(builtInLayoutIds().map((id) => ({ id, title: loadLayout(id).spec.title, direction: loadLayout(id).spec.direction })));
+  });
 };

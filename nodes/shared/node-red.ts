@@ -55,6 +55,7 @@ export interface NodeAPI {
   };
   httpAdmin: {
     post(path: string, permission: AdminHandler, handler: AdminHandler): void;
+    get(path: string, permission: AdminHandler, handler: AdminHandler): void;
   };
   auth: { needsPermission(permission: string): AdminHandler };
   settings: { userDir?: string; [key: string]: unknown };
