@@ -3,16 +3,18 @@
  *
  * 1. list the folder; a file is a candidate once its size and mtime have not changed for `stableMs` and its
  *    name is not one of a file still being written (`.part`, `._TXFR`, dot files ...);
- * 2. candidates are taken in ESR order (date and sequence from the name), at most `maxPerPoll` at a time;
+ * 2. candidates are taken in ESR order (date and sequence from the name), at most `maxPerPoll` at a time, and
+ *    never past an earlier file that is still being written;
  * 3. each is claimed by an atomic rename into the claim folder, under a name that carries the owner and the
  *    time: of two runtimes only one rename succeeds;
  * 4. the flow confirms (`complete`) or fails (`fail`) the claim; only then is the file archived, deleted or
  *    left (remembered in the ledger), or moved to the error folder;
- * 5. a claim nobody settles within `claimTimeoutMs` (runtime restarted, flow lost the message) goes back to
- *    the folder and is taken again; after `maxAttempts` it goes to the error folder instead (a poison file).
+ * 5. a claim nobody settles within `claimTimeoutMs` (runtime restarted, flow lost the message), or whose
+ *    download failed, goes back to the folder and is taken again; after `maxAttempts` it goes to the error folder
+ *    instead (a poison file).
  *
- * The ledger (settled files) lives in a StateStore: Node-RED context, so a persistent or shared store makes it
- * survive restarts and serve several runtimes.
+ * The ledger lives in a StateStore: Node-RED context, so a persistent or shared store makes it survive restarts and
+ * serve several runtimes. It holds a file only while it is being settled, and for good only in 'leave' mode.
  */
 import * as path from 'node:path';
 import type { SftpSession, RemoteEntry } from './session';
@@ -43,10 +45,8 @@ export interface PollerOptions {
   claimFolder?: string;
   claimTimeoutMs?: number;
   maxAttempts?: number;
-  /** Who claims: stable across restarts of one runtime, different between runtimes. */
+  /** Who claims: stable across restarts of one runtime, different between runtimes and between nodes. */
   owner: string;
-  /** Ledger entries are kept this long (ms). */
-  ledgerTtlMs?: number;
   now?: () => number;
 }
 
@@ -63,14 +63,29 @@ export interface Claim {
 }
 
 export interface LedgerEntry {
-  /** retry: handed back after a claim timed out; attempts so far. */
+  /**
+   * confirmed: the flow handled it, the after-action may still be pending; done: left in place ('leave');
+   * retry: handed back, `attempts` so far; failed: being moved to the error folder.
+   */
   state: 'confirmed' | 'done' | 'failed' | 'retry';
   at: number;
   attempts?: number;
+  /** Size and mtime of a file left in place: a file changed since is a new version and is taken again. */
+  size?: number;
+  mtime?: number;
+}
+
+export interface PollResult {
+  claims: Claim[];
+  /** Problems with single files (a rename refused, a name that cannot be used): polling goes on regardless. */
+  errors: Error[];
 }
 
 const DEFAULT_IGNORE = '{.*,*.part,*.tmp,*._TXFR,*.filepart}';
 const SEP = '@';
+
+/** Owners whose earlier claims this process has already recovered (a node redeploy is not a restart). */
+const startedOwners = new Set<string>();
 
 /** `YYYYMMDD_NNNNNNNN.DAT` at the end of ESR names: sorts by date, then sequence. */
 function esrKey(name: string): string {
@@ -78,16 +93,23 @@ function esrKey(name: string): string {
   return m ? `0${m[1]}${m[2]}${name}` : `1${name}`;
 }
 
+function code(err: unknown): string | undefined {
+  return (err as { code?: string }).code;
+}
+
 export class Poller {
+  /** Forgets which owners recovered their claims, as a process restart does (for tests of restarts). */
+  static forgetRecoveredOwners(): void {
+    startedOwners.clear();
+  }
+
   readonly options: Required<Omit<PollerOptions, 'glob' | 'now'>> & Pick<PollerOptions, 'glob'>;
   private readonly seen = new Map<string, { size: number; mtime: number; since: number }>();
   private readonly match?: RegExp;
   private readonly ignore: RegExp;
   private readonly now: () => number;
-  /** Claims this runtime could not hand back (e.g. connection lost): retried at the next poll. */
+  /** Claims this runtime could not hand back (e.g. connection lost): retried by the next recovery. */
   private readonly toRelease = new Set<string>();
-  /** False until the first recovery: claims of this owner found then are from before a restart. */
-  private started = false;
 
   constructor(
     private readonly session: SftpSession,
@@ -105,12 +127,11 @@ export class Poller {
       claimFolder: path.posix.join(folder, '.esr-claims'),
       claimTimeoutMs: 10 * 60_000,
       maxAttempts: 3,
-      ledgerTtlMs: 90 * 24 * 3600_000,
       ignore: DEFAULT_IGNORE,
       ...options,
       folder,
     };
-    if (this.options.owner.includes(SEP) || this.options.owner.includes('/')) throw new Error(`owner must not contain "${SEP}" or "/"`);
+    if (/[@/]/.test(this.options.owner)) throw new Error(`owner must not contain "${SEP}" or "/"`);
     this.match = options.glob ? globToRegExp(options.glob) : undefined;
     this.ignore = globToRegExp(this.options.ignore);
     this.now = options.now ?? Date.now;
@@ -122,9 +143,7 @@ export class Poller {
   }
 
   async ledger(name: string): Promise<LedgerEntry | undefined> {
-    const entry = (await this.state.get(this.ledgerKey(name))) as LedgerEntry | undefined;
-    if (entry && this.now() - entry.at > this.options.ledgerTtlMs) return undefined;
-    return entry;
+    return (await this.state.get(this.ledgerKey(name))) as LedgerEntry | undefined;
   }
 
   private setLedger(name: string, entry: LedgerEntry | undefined): Promise<void> {
@@ -145,41 +164,58 @@ export class Poller {
     return { name: parts.join(SEP), owner, at, attempt };
   }
 
-  /** Finds stable files and claims up to maxPerPoll of them. */
-  async poll(): Promise<Claim[]> {
-    await this.recover();
+  /** Finds stable files and claims up to maxPerPoll of them, in order. */
+  async poll(): Promise<PollResult> {
+    const errors = await this.recover();
     const o = this.options;
     const entries = await this.session.list(o.folder);
     const now = this.now();
     const present = new Set<string>();
-    const stable: RemoteEntry[] = [];
+    const candidates: { entry: RemoteEntry; stable: boolean }[] = [];
     for (const e of entries) {
       if (!e.isFile || this.ignore.test(e.name) || (this.match && !this.match.test(e.name))) continue;
+      try {
+        checkName(e.name);
+      } catch (err) {
+        errors.push(err as Error); // e.g. a backslash: a name the hub should not send; skipped, never claimed
+        continue;
+      }
       present.add(e.name);
       const prev = this.seen.get(e.name);
+      let stable = true;
       if (!prev || prev.size !== e.size || prev.mtime !== e.mtime) {
         this.seen.set(e.name, { size: e.size, mtime: e.mtime, since: now });
-        if (o.stableMs > 0) continue;
-      } else if (now - prev.since < o.stableMs) continue;
-      stable.push(e);
+        stable = o.stableMs <= 0;
+      } else if (now - prev.since < o.stableMs) stable = false;
+      candidates.push({ entry: e, stable });
     }
     for (const name of this.seen.keys()) if (!present.has(name)) this.seen.delete(name);
 
-    stable.sort((a, b) => {
-      if (o.order === 'mtime') return a.mtime - b.mtime || a.name.localeCompare(b.name);
-      if (o.order === 'name') return a.name.localeCompare(b.name);
-      return esrKey(a.name).localeCompare(esrKey(b.name));
+    candidates.sort((a, b) => {
+      if (o.order === 'mtime') return a.entry.mtime - b.entry.mtime || a.entry.name.localeCompare(b.entry.name);
+      if (o.order === 'name') return a.entry.name.localeCompare(b.entry.name);
+      return esrKey(a.entry.name).localeCompare(esrKey(b.entry.name));
     });
 
     const claims: Claim[] = [];
-    for (const e of stable) {
+    for (const { entry: e, stable } of candidates) {
       if (claims.length >= o.maxPerPoll) break;
       const settled = await this.ledger(e.name);
-      if (settled && (settled.state === 'done' || settled.state === 'failed')) continue; // 'leave': already handled
-      const claim = await this.claim(e, settled?.state === 'retry' ? (settled.attempts ?? 0) + 1 : 1);
-      if (claim) claims.push(claim);
+      if (settled?.state === 'confirmed') continue; // handled; its after-action is being finished
+      if (settled?.state === 'done' && settled.size === e.size && settled.mtime === e.mtime) continue; // left in place
+      // Files are applied in order (ESR deltas build on each other): never past an earlier file still being written.
+      if (!stable) {
+        if (o.order === 'esr') break;
+        continue;
+      }
+      try {
+        const claim = await this.claim(e, settled?.state === 'retry' ? (settled.attempts ?? 0) + 1 : 1);
+        if (claim) claims.push(claim);
+      } catch (err) {
+        errors.push(err as Error);
+      }
     }
-    return claims;
+    return { claims, errors };
   }
 
   private async claim(e: RemoteEntry, attempt: number): Promise<Claim | undefined> {
@@ -187,118 +223,139 @@ export class Poller {
     try {
       await this.session.rename(e.path, claimPath, { mkdirs: true });
     } catch (err) {
-      // Another runtime took it first (the source is gone), or it vanished: not ours.
-      if ((err as { code?: string }).code === 'NO_SUCH_FILE') return undefined;
-      if (!(await this.session.stat(e.path).catch(() => 'unknown'))) return undefined;
+      // The rename may have happened with its reply lost: then the claim is there, and ours.
+      if (code(err) === 'NO_SUCH_FILE' || code(err) === 'CONNECTION_LOST') {
+        if (await this.session.stat(claimPath).catch(() => undefined)) return this.claimed(e, claimPath, attempt);
+        if (code(err) === 'NO_SUCH_FILE') return undefined; // another runtime took it first
+      }
       throw err;
     }
+    return this.claimed(e, claimPath, attempt);
+  }
+
+  private claimed(e: RemoteEntry, claimPath: string, attempt: number): Claim {
     this.seen.delete(e.name);
     return { name: e.name, path: claimPath, source: e.path, size: e.size, mtime: e.mtime, attempt };
   }
 
   /**
-   * poll() and download each claimed file into memory. A download that fails hands its claim back, so the file
-   * is taken again by a later poll; the errors are returned for reporting.
+   * poll() and download each claimed file into memory. A download that fails hands its claim back (counted as an
+   * attempt), so the file is taken again by a later poll or, after maxAttempts, goes to the error folder.
    */
-  async takeFiles(): Promise<{ files: { claim: Claim; content: Buffer }[]; errors: { claim: Claim; error: Error }[] }> {
+  async takeFiles(): Promise<{ files: { claim: Claim; content: Buffer }[]; errors: { claim?: Claim; error: Error }[] }> {
     const files: { claim: Claim; content: Buffer }[] = [];
-    const errors: { claim: Claim; error: Error }[] = [];
-    for (const claim of await this.poll()) {
+    const { claims, errors: pollErrors } = await this.poll();
+    const errors: { claim?: Claim; error: Error }[] = pollErrors.map((error) => ({ error }));
+    for (const claim of claims) {
       try {
         files.push({ claim, content: await this.session.getBuffer(claim.path) });
       } catch (error) {
         errors.push({ claim, error: error as Error });
-        await this.release(claim).catch(() => undefined); // retried by the next poll's recovery
+        await this.release(claim).catch(() => undefined); // finished by the next recovery if the connection is gone
       }
     }
     return { files, errors };
   }
 
-  /** The flow handled the file: archive / delete / leave it, and remember it. Safe to call again after a failure. */
+  /** The flow handled the file: archive / delete / leave it. Safe to call again after a failure. */
   async complete(claim: Claim): Promise<void> {
     // Remembered first: if the move below fails, recovery finishes it instead of handing the file out again.
     await this.setLedger(claim.name, { state: 'confirmed', at: this.now(), attempts: claim.attempt });
-    await this.afterAction(claim.path, claim.name);
+    await this.finish(claim.path, claim.name, claim);
     this.toRelease.delete(claim.path);
-    await this.setLedger(claim.name, { state: 'done', at: this.now(), attempts: claim.attempt });
   }
 
-  private async afterAction(claimPath: string, name: string): Promise<void> {
+  private async finish(claimPath: string, name: string, file: { size: number; mtime: number }): Promise<void> {
     const o = this.options;
-    if (o.after === 'delete') {
-      await this.deleteIfPresent(claimPath);
-    } else if (o.after === 'archive') {
-      await this.moveIfPresent(claimPath, await this.freeName(o.archiveFolder, name));
-    } else {
-      await this.moveIfPresent(claimPath, path.posix.join(o.folder, name));
-    }
+    if (o.after === 'delete') await this.deleteIfPresent(claimPath);
+    else if (o.after === 'archive') await this.moveIfPresent(claimPath, await this.freeName(o.archiveFolder, name));
+    else await this.moveIfPresent(claimPath, path.posix.join(o.folder, name));
+    // Only a file left in place needs remembering; an archived or deleted one is gone from the folder.
+    await this.setLedger(name, o.after === 'leave' ? { state: 'done', at: this.now(), size: file.size, mtime: file.mtime } : undefined);
   }
 
-  /** The flow could not handle the file: it goes to the error folder once, and is not retried. */
+  /**
+   * The flow could not handle the file: it goes to the error folder once, and is not retried. A file whose
+   * confirmation was already recorded is completed instead (a failure reported after success must not lose it).
+   */
   async fail(claim: Claim): Promise<void> {
+    if ((await this.ledger(claim.name))?.state === 'confirmed') return this.complete(claim);
     await this.setLedger(claim.name, { state: 'failed', at: this.now(), attempts: claim.attempt });
     await this.moveIfPresent(claim.path, await this.freeName(this.options.errorFolder, claim.name));
-    this.toRelease.delete(claim.path);
-  }
-
-  /** Hands a claim back untouched (e.g. the download failed): it is taken again by a later poll. */
-  async release(claim: Claim): Promise<void> {
-    this.toRelease.add(claim.path);
-    await this.moveIfPresent(claim.path, claim.source);
+    await this.setLedger(claim.name, undefined);
     this.toRelease.delete(claim.path);
   }
 
   /**
-   * Finishes what was left: claims this runtime could not release, claims whose confirmation was recorded but
-   * not acted on, and claims (of any runtime) older than the claim timeout.
+   * Hands a claim back (e.g. its download failed): counted as an attempt; the file is taken again by a later poll,
+   * or goes to the error folder after maxAttempts.
    */
-  async recover(): Promise<void> {
+  async release(claim: Claim): Promise<void> {
+    this.toRelease.add(claim.path);
+    await this.handBack(claim.path, claim.name, claim.attempt);
+    this.toRelease.delete(claim.path);
+  }
+
+  private async handBack(claimPath: string, name: string, attempt: number): Promise<void> {
     const o = this.options;
+    if (attempt >= o.maxAttempts) {
+      await this.setLedger(name, { state: 'failed', at: this.now(), attempts: attempt });
+      await this.moveIfPresent(claimPath, await this.freeName(o.errorFolder, name));
+      await this.setLedger(name, undefined);
+      return;
+    }
+    await this.setLedger(name, { state: 'retry', at: this.now(), attempts: attempt });
+    await this.moveIfPresent(claimPath, path.posix.join(o.folder, name));
+  }
+
+  /**
+   * Finishes what was left: claims this runtime could not release, claims whose settlement was recorded but not
+   * acted on, and claims (of any runtime) older than the claim timeout. Each claim on its own: one that cannot be
+   * finished is reported and the others go on.
+   */
+  async recover(): Promise<Error[]> {
+    const o = this.options;
+    const errors: Error[] = [];
     const entries = await this.session.list(o.claimFolder).catch((err) => {
-      if ((err as { code?: string }).code === 'NO_SUCH_FILE') return [] as RemoteEntry[];
+      if (code(err) === 'NO_SUCH_FILE') return [] as RemoteEntry[];
       throw err;
     });
     const now = this.now();
-    const restarted = !this.started;
-    this.started = true;
+    // After a process restart, this owner's claims can never be settled: hand them back at once.
+    const restarted = !startedOwners.has(o.owner);
+    startedOwners.add(o.owner);
     for (const e of entries) {
       if (!e.isFile) continue;
       const c = this.parseClaim(e.name);
       if (!c) continue;
       const mine = c.owner === o.owner;
-      // A claim of ours from before a restart will never be settled: treat it as timed out.
       const expired = now - c.at >= o.claimTimeoutMs || (mine && restarted);
-      const settled = await this.ledger(c.name);
-      if (settled?.state === 'confirmed' || settled?.state === 'done') {
-        if (mine || expired) {
-          await this.afterAction(e.path, c.name);
-          await this.setLedger(c.name, { state: 'done', at: now, attempts: c.attempt });
+      try {
+        const settled = await this.ledger(c.name);
+        if (settled?.state === 'confirmed') {
+          if (mine || expired) await this.finish(e.path, c.name, e);
+        } else if (settled?.state === 'failed') {
+          if (mine || expired) {
+            await this.moveIfPresent(e.path, await this.freeName(o.errorFolder, c.name));
+            await this.setLedger(c.name, undefined);
+          }
+        } else if (this.toRelease.has(e.path) || expired) {
+          this.toRelease.delete(e.path);
+          await this.handBack(e.path, c.name, c.attempt);
         }
-        continue;
-      }
-      if (settled?.state === 'failed') {
-        if (mine || expired) await this.moveIfPresent(e.path, await this.freeName(o.errorFolder, c.name));
-        continue;
-      }
-      if (this.toRelease.has(e.path) || expired) {
-        this.toRelease.delete(e.path);
-        if (c.attempt >= o.maxAttempts) {
-          await this.setLedger(c.name, { state: 'failed', at: now, attempts: c.attempt });
-          await this.moveIfPresent(e.path, await this.freeName(o.errorFolder, c.name));
-        } else {
-          // Back into the folder under its own name; a timed-out claim counts as an attempt.
-          if (expired) await this.setLedger(c.name, { state: 'retry', at: now, attempts: c.attempt });
-          await this.moveIfPresent(e.path, path.posix.join(o.folder, c.name));
-        }
+      } catch (err) {
+        errors.push(err as Error);
       }
     }
+    return errors;
   }
 
   private async moveIfPresent(from: string, to: string): Promise<void> {
     try {
       await this.session.rename(from, to, { mkdirs: true });
     } catch (err) {
-      if ((err as { code?: string }).code === 'NO_SUCH_FILE' && !(await this.session.stat(from))) return; // done already
+      // Gone already (a reply lost after the rename happened, or another runtime finished it): nothing to do.
+      if ((code(err) === 'NO_SUCH_FILE' || code(err) === 'CONNECTION_LOST') && !(await this.session.stat(from))) return;
       throw err;
     }
   }
@@ -307,7 +364,7 @@ export class Poller {
     try {
       await this.session.delete(p);
     } catch (err) {
-      if ((err as { code?: string }).code === 'NO_SUCH_FILE' && !(await this.session.stat(p))) return;
+      if ((code(err) === 'NO_SUCH_FILE' || code(err) === 'CONNECTION_LOST') && !(await this.session.stat(p))) return;
       throw err;
     }
   }

@@ -86,6 +86,8 @@ export class SftpSession extends EventEmitter {
   private seenFingerprint?: string;
   private posixRename?: boolean;
   private readonly secrets: string[];
+  /** Temporary files of failed uploads not yet removed (the connection was gone). */
+  private readonly leftovers = new Set<string>();
 
   constructor(settings: SftpSettings) {
     super();
@@ -239,6 +241,7 @@ export class SftpSession extends EventEmitter {
       )) as unknown as SFTPWrapper;
       this.sftp = sftp;
       this.posixRename = s.usePosixRename === false ? false : undefined;
+      for (const temp of [...this.leftovers]) if (await unlinkQuietly(sftp, temp)) this.leftovers.delete(temp);
       this.emit('status', { state: 'connected', fingerprint: this.seenFingerprint } satisfies SessionStatus);
       return sftp;
     } catch (err) {
@@ -370,6 +373,8 @@ export class SftpSession extends EventEmitter {
       if (existing && ifExists === 'fail') throw new SftpError('put', target, 'EEXIST', 'the target exists');
       let bytes = 0;
       try {
+        // Until it is renamed or removed, a reconnect removes it (a failed upload may never get to its catch).
+        this.leftovers.add(temp);
         const handle = await openFile(sftp, temp, 'wx');
         const out = new SftpWriteStream(sftp, handle, (n) => {
           bytes = n;
@@ -379,9 +384,11 @@ export class SftpSession extends EventEmitter {
         const input = source instanceof Readable ? source : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]);
         await pipeline(input, out);
         const finalRel = await this.moveIntoPlace(sftp, temp, p, ifExists);
+        if (!(await statOrUndefined(sftp, temp, temp))) this.leftovers.delete(temp);
         return { path: finalRel, bytes, skipped: false };
       } catch (err) {
-        await unlinkQuietly(sftp, temp);
+        // Over a dead connection the temporary file cannot be removed now: it is removed after reconnecting.
+        if (await unlinkQuietly(sftp, temp)) this.leftovers.delete(temp);
         throw err;
       }
     });
@@ -413,7 +420,7 @@ export class SftpSession extends EventEmitter {
     } catch (err) {
       if (await statOrUndefined(sftp, target, rel)) {
         if (ifExists === 'skip') {
-          await unlinkQuietly(sftp, temp);
+          await unlinkQuietly(sftp, temp); // if that fails, the temporary file stays listed for the next reconnect
           return rel;
         }
         throw new SftpError('put', target, 'EEXIST', 'the target exists');
@@ -454,12 +461,12 @@ export class SftpSession extends EventEmitter {
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
       if (options.overwrite) await this.replace(sftp, src, dst);
       else await renameNoReplace(sftp, src, dst);
-    }, true);
+    }); // not repeated on a lost connection: the rename may have happened (callers check, e.g. the poller)
   }
 
   async delete(p: string): Promise<void> {
     const full = this.resolve(p);
-    return this.run('delete', full, (sftp) => new Promise<void>((resolve, reject) => sftp.unlink(full, (err) => (err ? reject(err) : resolve()))), true);
+    return this.run('delete', full, (sftp) => new Promise<void>((resolve, reject) => sftp.unlink(full, (err) => (err ? reject(err) : resolve()))));
   }
 
   /** Creates a folder and its parents. */
@@ -489,12 +496,18 @@ function renameNoReplace(sftp: SFTPWrapper, from: string, to: string): Promise<v
   return new Promise((resolve, reject) => sftp.rename(from, to, (err) => (err ? reject(err) : resolve())));
 }
 
-function unlinkQuietly(sftp: SFTPWrapper, full: string): Promise<void> {
+/** True when the file is gone afterwards (removed now, or not there). */
+function unlinkQuietly(sftp: SFTPWrapper, full: string): Promise<boolean> {
   return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 5000);
     try {
-      sftp.unlink(full, () => resolve());
+      sftp.unlink(full, (err) => {
+        clearTimeout(timer);
+        resolve(!err || (err as { code?: number }).code === 2);
+      });
     } catch {
-      resolve();
+      clearTimeout(timer);
+      resolve(false);
     }
   });
 }

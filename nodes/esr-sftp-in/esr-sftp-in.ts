@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
-import { Poller, type AfterAction, type Claim, type SftpSession } from '../../core/sftp';
+import { checkName, checkRelative, Poller, type AfterAction, type Claim, type SftpSession } from '../../core/sftp';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
 import { esrNameFacts } from '../shared/esr-name';
@@ -64,7 +64,12 @@ export = function register(RED: NodeAPI): void {
     }
     const session: SftpSession = server.session();
     const unsubscribe = server.onStatus((s) => showSessionStatus(node, s));
-    const folder = () => (config.folderType === 'str' || !config.folderType ? config.folder || '.' : undefined);
+    // The polled folder is fixed at deploy: a string or an environment variable.
+    const pollFolder = () => {
+      const f = config.folderType === 'env' ? String(RED.util.evaluateNodeProperty(config.folder, 'env', node, {}) ?? '') : config.folder;
+      if (config.folderType && config.folderType !== 'str' && config.folderType !== 'env') throw new Error('esr-sftp-in: the polled folder must be a string or an environment variable');
+      return checkRelative(f || '.', 'folder');
+    };
 
     let poller: Poller | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -83,23 +88,27 @@ export = function register(RED: NodeAPI): void {
     const pollOnce = async (): Promise<void> => {
       if (!poller) return;
       if (config.output === 'stream') {
-        for (const claim of await poller.poll()) {
+        const { claims, errors } = await poller.poll();
+        for (const error of errors) node.error(error, { topic: 'esr-sftp-in' });
+        for (const claim of claims) {
           try {
-            // The connection is held until the flow has read the stream (or the inactivity timeout ends it).
+            // The connection is held until the flow has read the stream (or the inactivity timeout ends it);
+            // a download that fails errors the stream, so the reader of the message sees it too.
             await session.get(claim.path, async (stream) => {
               node.send(messageFor(claim, stream));
               await finished(stream);
             });
           } catch (err) {
             await poller.release(claim).catch(() => undefined);
-            node.error(err, { topic: claim.name, filename: claim.name });
+            node.error(err, { topic: 'esr-sftp-in', filename: claim.name });
           }
         }
         return;
       }
       const { files, errors } = await poller.takeFiles();
       for (const { claim, content } of files) node.send(messageFor(claim, content));
-      for (const { claim, error } of errors) node.error(error, { topic: claim.name, filename: claim.name });
+      // Errors go to Catch nodes with a message that has no claim: wired back, it is ignored (no loop).
+      for (const { claim, error } of errors) node.error(error, { topic: 'esr-sftp-in', filename: claim?.name });
     };
 
     const schedule = () => {
@@ -109,7 +118,7 @@ export = function register(RED: NodeAPI): void {
     const tick = () => {
       if (polling || closing) return;
       polling = pollOnce()
-        .catch((err) => node.error(err, { topic: 'poll', folder: folder() }))
+        .catch((err) => node.error(err, { topic: 'esr-sftp-in' }))
         .finally(() => {
           polling = undefined;
           schedule();
@@ -117,7 +126,14 @@ export = function register(RED: NodeAPI): void {
     };
 
     if (config.operation === 'poll') {
-      const f = folder() ?? '.';
+      let f: string;
+      try {
+        f = pollFolder();
+      } catch (err) {
+        node.status({ fill: 'red', shape: 'ring', text: 'bad folder' });
+        node.error(err);
+        return;
+      }
       poller = new Poller(session, contextStore(node, config.store), {
         folder: f,
         glob: config.glob || undefined,
@@ -128,7 +144,7 @@ export = function register(RED: NodeAPI): void {
         errorFolder: config.errorFolder || path.posix.join(f, 'error'),
         claimTimeoutMs: number(config.claimTimeoutMin, 10) * 60_000,
         maxAttempts: Math.max(1, number(config.maxAttempts, 3)),
-        owner: runtimeOwner(RED),
+        owner: `${runtimeOwner(RED)}-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`,
       });
       timer = setTimeout(tick, 0);
     }
@@ -139,17 +155,27 @@ export = function register(RED: NodeAPI): void {
         if (config.operation === 'poll') {
           if (ticket && ticket.node === node.id && poller) {
             // The confirm step: the message came back. With msg.error (from a Catch node) the file failed.
-            if (msg.error) await poller.fail(ticket);
-            else await poller.complete(ticket);
-            node.status({ fill: 'green', shape: 'dot', text: `${msg.error ? 'failed' : 'done'}: ${ticket.name}` });
+            try {
+              if (msg.error) await poller.fail(ticket);
+              else await poller.complete(ticket);
+              node.status({ fill: 'green', shape: 'dot', text: `${msg.error ? 'failed' : 'done'}: ${ticket.name}` });
+            } catch (err) {
+              // Not done(err): a Catch wired back would turn a recorded confirmation into a failure. The settlement is
+              // in the ledger (or the claim times out) and the next poll finishes it.
+              node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? 'confirm failed' });
+              node.error(err);
+            }
             return;
           }
           if (ticket) throw new Error('esr-sftp-in: msg.esrClaim belongs to another node; send it back to the node that emitted it');
-          clearTimeout(timer);
-          tick(); // any other message: poll now
-          return;
+          if (msg.error) return; // a Catch node's message without a claim (e.g. a poll error): nothing to settle
+          if (msg.topic === 'poll') {
+            clearTimeout(timer);
+            tick();
+          }
+          return; // anything else coming back (records of a file, ...) is not a confirmation
         }
-        const dir = String((await evaluate(RED, node, config.folder || '.', config.folderType || 'str', msg)) ?? '.');
+        const dir = checkRelative(String((await evaluate(RED, node, config.folder || '.', config.folderType || 'str', msg)) ?? '.') || '.', 'folder');
         if (config.operation === 'list') {
           const entries = await session.list(dir, config.glob || undefined);
           send({ ...msg, payload: entries.map((e) => ({ ...e, esr: esrNameFacts(e.name) })) });
@@ -157,6 +183,7 @@ export = function register(RED: NodeAPI): void {
         }
         const name = String((await evaluate(RED, node, config.filename || 'filename', config.filenameType || 'msg', msg)) ?? '');
         if (!name) throw new Error('esr-sftp-in: no file name (set the File property, or msg.filename)');
+        checkName(name);
         const remote = path.posix.join(dir, name);
         if (config.output === 'stream') {
           await session.get(remote, async (stream, size) => {

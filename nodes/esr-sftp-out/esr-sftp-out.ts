@@ -3,7 +3,7 @@
  * Paths and names may come from the message; the connection is the config node's.
  */
 import * as path from 'node:path';
-import type { IfExists, SftpSession } from '../../core/sftp';
+import { checkName, checkRelative, type IfExists, type SftpSession } from '../../core/sftp';
 import { evaluate, isReadable, type Node, type NodeAPI } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
 import type { ServerNode } from '../esr-sftp-server/server-settings';
@@ -39,11 +39,12 @@ export = function register(RED: NodeAPI): void {
 
     node.on('input', (msg, send, done) => {
       const work = async () => {
-        const folder = String((await evaluate(RED, node, config.folder || '.', config.folderType || 'str', msg)) ?? '.') || '.';
+        // Checked before they are joined, so that "../x" or "/x" in a name can never leave the folder.
+        const folder = checkRelative(String((await evaluate(RED, node, config.folder || '.', config.folderType || 'str', msg)) ?? '.') || '.', 'folder');
         const name = async () => {
           const n = String((await evaluate(RED, node, config.filename || 'filename', config.filenameType || 'msg', msg)) ?? '');
           if (!n) throw new Error('esr-sftp-out: no file name (set the File property, or msg.filename)');
-          return n;
+          return checkName(n);
         };
         const op = config.operation || 'put';
         if (op === 'put') {
@@ -56,9 +57,10 @@ export = function register(RED: NodeAPI): void {
           node.status({ fill: 'green', shape: 'dot', text: result.skipped ? `skipped ${path.posix.basename(result.path)}` : `put ${path.posix.basename(result.path)}` });
           send({ ...msg, filename: path.posix.basename(result.path), sftp: { operation: 'put', ...result } });
         } else if (op === 'move') {
+          if (config.ifExists === 'skip' || config.ifExists === 'suffix') throw new Error('esr-sftp-out: for a move, "If it exists" must be Fail or Overwrite');
           const from = path.posix.join(folder, await name());
-          const toFolder = String((await evaluate(RED, node, config.targetFolder || '.', config.targetFolderType || 'str', msg)) ?? '.') || '.';
-          const toName = String((await evaluate(RED, node, config.targetName || '', config.targetNameType || 'str', msg)) ?? '') || path.posix.basename(from);
+          const toFolder = checkRelative(String((await evaluate(RED, node, config.targetFolder || '.', config.targetFolderType || 'str', msg)) ?? '.') || '.', 'target folder');
+          const toName = checkName(String((await evaluate(RED, node, config.targetName || '', config.targetNameType || 'str', msg)) ?? '') || path.posix.basename(from));
           const to = path.posix.join(toFolder, toName);
           await session.rename(from, to, { overwrite: config.ifExists === 'overwrite', mkdirs: config.mkdirs !== false });
           send({ ...msg, filename: toName, sftp: { operation: 'move', from, path: to } });

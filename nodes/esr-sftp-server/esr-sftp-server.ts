@@ -10,11 +10,13 @@ export = function register(RED: NodeAPI): void {
   function EsrSftpServer(this: ServerNode, config: ServerConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
+    const settings = settingsFrom(config, node.credentials);
+    node.target = { host: settings.host, port: settings.port!, username: settings.username, acceptAnyHostKey: settings.acceptAnyHostKey === true };
     let session: SftpSession | undefined;
     const listeners = new Set<(s: SessionStatus) => void>();
     node.session = () => {
       if (!session) {
-        session = new SftpSession(settingsFrom(config, node.credentials));
+        session = new SftpSession(settings);
         session.on('status', (s: SessionStatus) => listeners.forEach((l) => l(s)));
       }
       return session;
@@ -40,7 +42,15 @@ export = function register(RED: NodeAPI): void {
   RED.httpAdmin.post('/esr-sftp-server/test', RED.auth.needsPermission('esr-sftp-server.write'), (req, res) => {
     const body = req.body ?? {};
     const given = (body.credentials ?? {}) as Record<string, string>;
-    const stored = typeof body.id === 'string' ? RED.nodes.getCredentials(body.id) ?? {} : {};
+    // Stored secrets go only to the server the deployed node is configured for, never to one typed in the dialog.
+    const deployed = typeof body.id === 'string' ? (RED.nodes.getNode(body.id) as ServerNode | null) : null;
+    const same =
+      deployed?.target &&
+      deployed.target.host === String(body.host ?? '').trim() &&
+      deployed.target.port === (Number(body.port) || 22) &&
+      deployed.target.username === String(body.username ?? '').trim() &&
+      (deployed.target.acceptAnyHostKey || body.acceptAnyHostKey !== true);
+    const stored = same ? RED.nodes.getCredentials(body.id as string) ?? {} : {};
     const pick = (k: string) => (given[k] === '__PWRD__' || given[k] === undefined ? stored[k] : given[k]);
     const settings = settingsFrom(body as unknown as ServerConfig, { password: pick('password'), privateKey: pick('privateKey'), passphrase: pick('passphrase') });
     if (!settings.host || !settings.username) {

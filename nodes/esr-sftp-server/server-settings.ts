@@ -15,6 +15,8 @@ export interface ServerConfig {
 }
 
 export interface ServerNode extends Node {
+  /** Where the deployed node connects (for the connection test's use of stored secrets). */
+  target: { host: string; port: number; username: string; acceptAnyHostKey: boolean };
   session(): SftpSession;
   /** Calls `listener` with each status change of the connection; returns the unsubscribe function. */
   onStatus(listener: (status: SessionStatus) => void): () => void;

@@ -66,6 +66,7 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
     const result = await s.put('In/TA_123_SEL_MN2708_00000001.DAT', data, { mkdirs: true });
     assert.equal(result.bytes, data.length);
     assert.ok(fs.readFileSync(path.join(sshd.root, 'In/TA_123_SEL_MN2708_00000001.DAT')).equals(data));
+    assert.deepEqual(files(path.join(sshd.root, 'In')), ['TA_123_SEL_MN2708_00000001.DAT'], 'the cut upload\'s temporary file was removed after reconnecting');
   });
 
   it('streams a download with backpressure: a consumer that does not read holds back the transfer', async () => {
@@ -103,7 +104,10 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
     assert.equal(proxy.openConnections(), 1, 'the dead connection was closed');
   });
 
-  it('7. a reset during end() raises no unhandled exception and leaves no listeners behind', async () => {
+  it('7. a reset during end() raises no unhandled exception and leaves no listeners or sockets behind', async () => {
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    await new Promise((r) => setTimeout(r, 100));
+    const socketsBefore = sockets();
     const errorsBefore = process.listenerCount('uncaughtException');
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => unhandled.push(e);
@@ -126,6 +130,7 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
     }
     assert.equal(process.listenerCount('uncaughtException'), errorsBefore);
     assert.equal(proxy.openConnections(), 0);
+    assert.ok(sockets() <= socketsBefore, `sockets before ${socketsBefore}, after ${sockets()}`);
   });
 
   it('8. connections refused or dropped at start-up: backoff, then success', async () => {
