@@ -163,7 +163,8 @@ export class SftpSession extends EventEmitter {
           clearTimeout(timer);
           const e = this.safe(toSftpError(err, operation, remotePath));
           if (CONNECTION_LOST.has(e.code) || !this.sftp) this.drop();
-          this.emit('status', { state: 'error', code: e.code } satisfies SessionStatus);
+          // A missing file is an answer, not a fault of the connection (the poller asks for folders that may not exist).
+          if (e.code !== 'NO_SUCH_FILE') this.emit('status', { state: 'error', code: e.code } satisfies SessionStatus);
           reject(e);
         },
       );

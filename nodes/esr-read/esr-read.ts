@@ -161,9 +161,12 @@ export = function register(RED: NodeAPI): void {
         send([held, null, null]);
       }
       const summary = reader.summary();
-      const { payload: _p, parts: _parts, ...original } = msg;
-      send([null, null, { ...original, payload: summary, topic: 'summary', filename: fileName ?? summary.file.name, esr: facts() }]);
       const failing = fileLevel(summary, rejectedLines);
+      // The summary carries the input message, so that it can confirm the file to esr-sftp-in; a file that failed
+      // must not be confirmed, so then it goes without the claim (the error, with it, goes to Catch nodes).
+      const { payload: _p, parts: _parts, ...original } = msg;
+      if (failing.length) delete original.esrClaim;
+      send([null, null, { ...original, payload: summary, topic: 'summary', filename: fileName ?? summary.file.name, esr: facts() }]);
       node.status({ fill: failing.length ? 'red' : summary.errorCount ? 'yellow' : 'green', shape: 'dot', text: `${records} records${summary.errorCount ? `, ${summary.errorCount} errors` : ''}` });
       if (failing.length) {
         const err = new Error(`esr-read: ${failing[0].message}${failing.length > 1 ? ` (and ${failing.length - 1} more)` : ''}`);

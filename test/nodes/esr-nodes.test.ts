@@ -113,6 +113,9 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.match(caught[0].error.message, /MISSING_TRAILER/);
     assert.ok(!caught[0].error.message.includes('Zebedee'));
     assert.deepEqual(caught[0].esrClaim, { node: 'n' }, 'the Catch node gets the original message, to fail the file');
+    await waitFor(() => summary.length === 2);
+    assert.equal(summary[1].payload.valid, false);
+    assert.equal(summary[1].esrClaim, undefined, 'the summary of a failed file cannot confirm it');
   });
 
   it('esr-read: reads a stream and a local file path', async () => {

@@ -41,6 +41,11 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     return folder;
   };
   const local = (...p: string[]) => path.join(sshd.root, ...p);
+  const collectAll = (id: string) => {
+    const out: Record<string, any>[] = [];
+    (helper.getNode(id) as HelperNode).on('input', (m: Record<string, any>) => out.push(m));
+    return out;
+  };
 
   it('polls a file, emits it with its ESR facts, and archives it when the message comes back', async () => {
     const folder = fresh();
@@ -164,6 +169,57 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     assert.ok(fs.statSync(local(folder, 'New', 'Deeper')).isDirectory());
   });
 
+  it('the documented wiring: esr-read\'s summary confirms a file, a Catch node wired back fails one', async () => {
+    const folder = fresh();
+    const good = 'GO_123_GDW_GOC_20261120_00000001.DAT';
+    const cut = 'GO_123_GDW_GOC_20261120_00000002.DAT';
+    fs.writeFileSync(local(folder, 'Out', good), `HDR~${good}~20261120 010203~123~20261119 000000~20261120 000000~01\nPRD~1\nTRL~3\n`);
+    fs.writeFileSync(local(folder, 'Out', cut), `HDR~${cut}~20261120 010203~123~20261119 000000~20261120 000000~01\nPRD~1\n`);
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'buffer', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'archive', wires: [['read']] },
+      { id: 'read', type: 'esr-read', layout: 'auto', lenient: false, input: 'payload', mode: 'record', filename: 'filename', filenameType: 'msg', wires: [['records'], [], ['in']] },
+      { id: 'records', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['in']] },
+    ];
+    await helper.load([serverNode, inNode, nodeFile('esr-read')], onTab(flow), credentials());
+    await waitFor(() => fs.existsSync(local(folder, 'Out', 'archive', good)) && fs.existsSync(local(folder, 'Out', 'error', cut)));
+    assert.deepEqual(fs.readdirSync(local(folder, 'Out', '.esr-claims')), [], 'no claim left waiting');
+  });
+
+  it('a Catch node wired back does not make the node poll in a loop', async () => {
+    const flow: FlowNode[] = [
+      server({ hostFingerprint: sshd.otherFingerprint }),
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: '.', folderType: 'str', output: 'buffer', intervalSec: 3600, stableSec: 0, wires: [[]] },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['in', 'caught']] },
+      { id: 'caught', type: 'helper' },
+    ];
+    const before = proxy.accepted;
+    await helper.load([serverNode, inNode], onTab(flow), credentials());
+    const caught = collectAll('caught');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(caught.length, 1, 'one poll, one error');
+    assert.match(caught[0].error.message, /HOST_KEY_MISMATCH/);
+    assert.ok(proxy.accepted - before <= 2, `${proxy.accepted - before} connections`);
+  });
+
+  it('refuses a name from the message that would leave the folder', async () => {
+    const folder = fresh();
+    fs.writeFileSync(local(folder, 'Out', 'keep.DAT'), 'x');
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'rm', type: 'esr-sftp-out', server: 'srv', operation: 'delete', folder: `${folder}/In`, folderType: 'str', filename: 'filename', filenameType: 'msg', wires: [[]] },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ];
+    await helper.load([serverNode, outNode], onTab(flow), credentials());
+    const caught = collectAll('caught');
+    for (const bad of ['../Out/keep.DAT', '/etc/passwd', 'a/b.DAT']) (helper.getNode('rm') as RedNode).receive({ filename: bad });
+    await waitFor(() => caught.length === 3);
+    assert.ok(caught.every((m) => /EBADPATH|must be a plain name|absolute|contains/.test(m.error.message)), JSON.stringify(caught.map((m) => m.error.message)));
+    assert.ok(fs.existsSync(local(folder, 'Out', 'keep.DAT')));
+  });
+
   it('closes its connection on redeploy, and never logs a secret', async () => {
     const logged: string[] = [];
     const spy = () => helper.log();
@@ -193,12 +249,16 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
 
   it('"test connection" reports the fingerprint so that it can be pinned, using stored credentials', async () => {
     await helper.load([serverNode], onTab([server()]), credentials());
-    const res = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: '', credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
+    const res = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: proxy.port, username: sshd.username, root: sshd.root, hostFingerprint: '', credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
     assert.equal(res.body.ok, false);
     assert.equal(res.body.code, 'HOST_KEY_NOT_PINNED');
     assert.equal(res.body.fingerprint, sshd.fingerprint);
-    const pinned = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
+    const pinned = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: proxy.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
     assert.deepEqual(pinned.body, { ok: true, fingerprint: sshd.fingerprint, pinned: true });
     assert.ok(!JSON.stringify(pinned.body).includes(sshd.passphrase));
+    // Another server typed into the dialog never receives the stored secrets.
+    const elsewhere = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
+    assert.equal(elsewhere.body.ok, false);
+    assert.equal(elsewhere.body.code, 'AUTH_FAILED');
   });
 });
