@@ -1,15 +1,18 @@
 /**
- * Streaming file transfer over one SFTP channel with many requests in flight, as OpenSSH's own client does
- * (64 requests of 32 KiB). Requests go out strictly in file order and data is delivered in order; unlike
- * ssh2's fastGet/fastPut there are no parallel channels and no out-of-order writes.
+ * Streaming file transfer over one SFTP channel with several requests in flight, as OpenSSH's own client does.
+ * Requests go out strictly in file order and data is delivered in order; unlike ssh2's fastGet/fastPut there are
+ * no parallel channels and no out-of-order writes. Reads ask for 256 KiB at a time (ssh2 splits it into packets
+ * the server accepts; fewer, larger requests cost less JavaScript per byte), writes send 32 KiB pieces.
  * Backpressure: a download stops asking for data while its reader is full; an upload holds the writer's
  * callback while the window is full.
  */
 import { Readable, Writable } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
 
-export const CHUNK = 32 * 1024;
-export const WINDOW = 64;
+export const CHUNK = 256 * 1024;
+export const WINDOW = 8;
+export const WRITE_CHUNK = 32 * 1024;
+export const WRITE_WINDOW = 64;
 
 type Handle = Buffer;
 
@@ -128,15 +131,15 @@ export class SftpWriteStream extends Writable {
     private readonly handle: Handle,
     private readonly onProgress: (bytes: number) => void = () => undefined,
   ) {
-    super({ highWaterMark: CHUNK * 4 });
+    super({ highWaterMark: WRITE_CHUNK * 4 });
   }
 
   private acked = 0;
 
   override _write(chunk: Buffer, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.failed) return callback(this.failed);
-    for (let start = 0; start < chunk.length; start += CHUNK) this.send(chunk.subarray(start, Math.min(chunk.length, start + CHUNK)));
-    if (this.inFlight < WINDOW) callback();
+    for (let start = 0; start < chunk.length; start += WRITE_CHUNK) this.send(chunk.subarray(start, Math.min(chunk.length, start + WRITE_CHUNK)));
+    if (this.inFlight < WRITE_WINDOW) callback();
     else this.waiting = () => callback(this.failed);
   }
 
@@ -151,7 +154,7 @@ export class SftpWriteStream extends Writable {
         this.acked += piece.length;
         this.onProgress(this.acked);
       }
-      if (this.waiting && (this.inFlight < WINDOW / 2 || this.failed)) {
+      if (this.waiting && (this.inFlight < WRITE_WINDOW / 2 || this.failed)) {
         const w = this.waiting;
         this.waiting = undefined;
         w();
