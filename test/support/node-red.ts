@@ -17,7 +17,9 @@ export const helper = require('node-red-node-test-helper') as {
 const [major, minor] = process.versions.node.split('.').map(Number);
 export const NODE_RED_SKIP = major > 22 || (major === 22 && minor >= 9) ? false : 'skipped: Node-RED 5 needs Node >= 22.9 (npm test brings it)';
 
-if (!NODE_RED_SKIP) helper.init(require.resolve('node-red'));
+/** Which Node-RED runtime the node tests use: node-red (5.x) by default, ESR_NODE_RED=node-red-4 for 4.1. */
+export const NODE_RED_PACKAGE = process.env.ESR_NODE_RED || 'node-red';
+if (!NODE_RED_SKIP) helper.init(require.resolve(NODE_RED_PACKAGE));
 
 export type FlowNode = { id: string; type: string; wires?: string[][] } & Record<string, unknown>;
 export interface RedNode {
