@@ -74,6 +74,11 @@ describe('mapping', () => {
     assert.throws(() => compileMapping({ rules: [{ target: 'a b', template: 'x' }] }), /rule 1 \(a b\): the target must be a property name/);
     assert.throws(() => compileMapping({ rules: [{ target: 'a', template: '{{#zeroPad}}x{{/zeroPad}}' }] }), /needs a number/);
     assert.throws(() => compileMapping({ rules: [] }), /at least one rule/);
+    assert.throws(() => compileMapping({ rules: [{ target: '__proto__.polluted', template: 'x' }] }), /must be a property name/);
+    assert.throws(() => compileMapping({ rules: [{ target: 'a.constructor', template: 'x' }] }), /must be a property name/);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.throws(() => compileMapping({ rules: [{ target: 'a', template: '{{upper}}' }] }), /\{\{upper\}\} is a helper/);
+    assert.throws(() => compileMapping({ rules: [{ target: 'a', template: '{{#isoToYMD}}{{d}}{{/isoToYMD}}' }] }), /did you mean \{\{#isoToYmd\}\}/);
     assert.throws(() => compileMapping({ rules: [{ target: 'a', template: 'x' }], condition: '{{#upper}}' }), /condition: the template does not parse/);
   });
 

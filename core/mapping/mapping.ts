@@ -49,6 +49,9 @@ type Token = [string, string, number, number, Token[]?, number?];
 
 const NO_ESCAPE = { escape: (s: string) => s };
 const TARGET = /^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/;
+/** Property names that would reach Object.prototype instead of the output. */
+const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
+const HELPER_NAMES = [...Object.keys(TEXT_HELPERS), ...Object.keys(SIZED_HELPERS), 'lookup'];
 
 /** The helpers layer every template sees beneath the record: {{#upper}}, {{#lookup.name}}, {{msg.topic}} ... */
 function helperView(lookups: Map<string, LookupTable>, msg: unknown): Record<string, unknown> {
@@ -87,7 +90,13 @@ function helperView(lookups: Map<string, LookupTable>, msg: unknown): Record<str
 function checkSections(tokens: Token[], lookups: Map<string, LookupTable>, where: string): void {
   for (const token of tokens) {
     const [type, name] = token;
+    const head = String(name ?? '').split('.')[0];
+    if ((type === 'name' || type === '&') && HELPER_NAMES.includes(head)) {
+      throw new MappingError(`${where}: {{${name}}} is a helper: use it as a section, e.g. {{#${name}}}{{lastName}}{{/${name}}}`);
+    }
     if (type === '#' || type === '^') {
+      const near = HELPER_NAMES.find((h) => h !== head && h.toLowerCase() === head.toLowerCase());
+      if (near) throw new MappingError(`${where}: {{#${name}}} is not a helper; did you mean {{#${near}}}?`);
       if (name.startsWith('lookup.')) {
         const table = name.slice('lookup.'.length);
         if (!lookups.has(table)) throw new MappingError(`${where}: lookup table "${table}" is not defined`);
@@ -127,7 +136,9 @@ export function compileMapping(options: MappingOptions): Mapper {
   if (!Array.isArray(options.rules) || options.rules.length === 0) throw new MappingError('a mapping needs at least one rule');
   const rules = options.rules.map((rule, i) => {
     const where = `rule ${i + 1} (${rule.target || 'no target'})`;
-    if (!rule.target || !TARGET.test(rule.target)) throw new MappingError(`${where}: the target must be a property name (dots for nesting)`, i + 1, rule.target);
+    if (!rule.target || !TARGET.test(rule.target) || rule.target.split('.').some((p) => FORBIDDEN.has(p))) {
+      throw new MappingError(`${where}: the target must be a property name (dots for nesting)`, i + 1, rule.target);
+    }
     let tokens: Token[];
     try {
       tokens = Mustache.parse(rule.template ?? '') as unknown as Token[];

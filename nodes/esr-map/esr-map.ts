@@ -24,12 +24,19 @@ export = function register(RED: NodeAPI): void {
       try {
         if (!mapper) throw setupError ?? new Error('esr-map: no rules');
         const payload = msg.payload;
+        if (payload === null && msg.parts) {
+          send(msg); // the end of a sequence whose last record an earlier filter removed
+          return done();
+        }
         if (Array.isArray(payload)) {
           const out = payload.map((r) => mapper!.map(r as Record<string, unknown>, msg)).filter((r) => r !== undefined);
           send({ ...msg, payload: out });
         } else if (typeof payload === 'object' && payload !== null) {
           const out = mapper.map(payload as Record<string, unknown>, msg);
+          const parts = msg.parts as { count?: number } | undefined;
           if (out !== undefined) send({ ...msg, payload: out });
+          // The last message of a sequence goes on even when filtered out (empty), so that the sequence still ends.
+          else if (typeof parts?.count === 'number') send({ ...msg, payload: null });
         } else throw new Error('esr-map: msg.payload must be a record (object) or an array of records');
         done();
       } catch (err) {

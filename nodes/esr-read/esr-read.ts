@@ -66,8 +66,9 @@ export = function register(RED: NodeAPI): void {
       const payload = msg.payload;
       if (config.input === 'path') {
         if (typeof payload !== 'string' || !payload) throw new Error('esr-read: msg.payload must be the path of a local file');
+        size = (await fs.promises.stat(payload)).size; // a missing file fails here, before any stream exists
         source = fs.createReadStream(payload);
-        size = fs.statSync(payload).size;
+        source.on('error', () => undefined); // reported by the pipeline below, or the stream is destroyed on an early error
         fileName ??= path.basename(payload);
         if (!layout) {
           const fd = fs.openSync(payload, 'r');
@@ -90,7 +91,13 @@ export = function register(RED: NodeAPI): void {
         size = typeof sftp?.size === 'number' ? sftp.size : undefined;
       } else throw new Error('esr-read: msg.payload must be a Buffer, a string, a readable stream, or (with "Input: file path") a path');
 
-      const fileLayout = layout ?? detectFor(fileName, head);
+      let fileLayout: CompiledLayout;
+      try {
+        fileLayout = layout ?? detectFor(fileName, head);
+      } catch (err) {
+        source.destroy(); // never leave a file handle or a download open
+        throw err;
+      }
       const reader = new EsrReader(fileLayout, { fileName, lenient: config.lenient === true });
       const partsId = randomUUID();
       const facts = () => ({ ...reader.file, layout: fileLayout.id });
@@ -155,7 +162,8 @@ export = function register(RED: NodeAPI): void {
       if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
       else await pipeline(source, reader, consume);
       if (mode === 'batch' && batch.length) await out(batch, 'batch');
-      if (mode === 'file') await out(all, 'file');
+      // The whole file goes on only if the file as a whole is sound (records already sent cannot be taken back).
+      if (mode === 'file' && fileLevel(reader.summary(), rejectedLines).length === 0) await out(all, 'file');
       if (held) {
         (held.parts as { count?: number }).count = index;
         send([held, null, null]);

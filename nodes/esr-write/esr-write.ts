@@ -61,6 +61,9 @@ export = function register(RED: NodeAPI): void {
       node.status({ fill: 'red', shape: 'ring', text: 'layout error' });
       node.error(err);
     }
+    if (!config.store && !(RED.settings.contextStorage as Record<string, unknown> | undefined)) {
+      node.warn('esr-write: sequence numbers are kept in memory and start again after a restart; choose a persistent context store');
+    }
     const open = new Map<string, OpenFile>();
     /** Sequences that already failed: their remaining messages are dropped, so no partial file is made. */
     const failed = new Set<string>();
@@ -93,7 +96,8 @@ export = function register(RED: NodeAPI): void {
       // A dry run first: a file that cannot be written does not use up a sequence number.
       const trial = await writeAll(layout, file.records, { ...options, fileName: layout.spec.fileName ? { ...parts, sequence: 0 } : undefined });
       if (trial.rejected.length === file.records.length && file.records.length > 0) throw new Error('esr-write: every record is invalid; no file was made');
-      const sequence = layout.spec.fileName ? await nextSequence(node, config.store, layout.id, vpd, Number(config.firstSequence) || 1) : undefined;
+      // Numbered per layout and the VPD in the file name (name parts may set it), so two writers never share a number.
+      const sequence = layout.spec.fileName ? await nextSequence(node, config.store, layout.id, String(parts.vpd ?? vpd), Number(config.firstSequence) || 1) : undefined;
       const fileName = layout.spec.fileName ? buildFileName(layout, { ...parts, sequence: sequence! }) : undefined;
       const result = await writeAll(layout, file.records, { ...options, fileName: fileName ? { ...parts, sequence: sequence! } : undefined });
       for (const r of result.rejected) {
@@ -107,8 +111,8 @@ export = function register(RED: NodeAPI): void {
     node.on('input', (msg, send, done) => {
       const work = async () => {
         if (!layout) throw new Error('esr-write: no usable layout (see the node status)');
-        if (Array.isArray(msg.payload)) return build({ first: msg, records: msg.payload as EsrRecord[] }, send);
         const parts = msg.parts as { id?: string; index?: number; count?: number } | undefined;
+        if (Array.isArray(msg.payload) && !parts) return build({ first: msg, records: msg.payload as EsrRecord[] }, send);
         const key = parts?.id ?? '_open';
         if (parts?.id && failed.has(parts.id)) {
           if (typeof parts.count === 'number') failed.delete(parts.id);
@@ -116,11 +120,14 @@ export = function register(RED: NodeAPI): void {
         }
         let file = open.get(key);
         if (!file) open.set(key, (file = { first: msg, records: [] }));
-        if (msg.payload !== undefined && msg.payload !== null) {
+        if (Array.isArray(msg.payload)) file.records.push(...(msg.payload as EsrRecord[])); // a batch of a sequence
+        else if (msg.payload !== undefined && msg.payload !== null) {
           if (typeof msg.payload !== 'object') throw new Error('esr-write: msg.payload must be a record (object) or an array of records');
           file.records.push(msg.payload as EsrRecord);
         }
-        const last = parts ? typeof parts.count === 'number' && file.records.length >= parts.count : msg.complete !== undefined;
+        // The message carrying parts.count ends the sequence (messages are delivered in order), also when a filter
+        // upstream removed some of them; without parts, msg.complete ends it.
+        const last = parts ? typeof parts.count === 'number' : msg.complete !== undefined;
         if (!last) return;
         open.delete(key);
         await build(file, send);

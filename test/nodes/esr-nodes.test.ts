@@ -135,6 +135,56 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.equal(s2[0].payload.records.PRA, 2);
   });
 
+  it('esr-read: a missing local file is an error for Catch, not a crash', async () => {
+    await helper.load([readNode], onTab(readFlow({ input: 'path', layout: 'go-gdw' })));
+    const caught = collect('caught');
+    (helper.getNode('read') as RedNode).receive({ payload: path.join(os.tmpdir(), 'no-such-dir', NAME) });
+    await waitFor(() => caught.length === 1);
+    assert.match(caught[0].error.message, /ENOENT/);
+  });
+
+  it('esr-read: the whole file goes on only when the file as a whole is sound', async () => {
+    await helper.load([readNode], onTab(readFlow({ mode: 'file', layout: 'go-gdw' })));
+    const records = collect('records');
+    const caught = collect('caught');
+    const cut = FILE.slice(0, FILE.indexOf('TRL'));
+    (helper.getNode('read') as RedNode).receive({ payload: Buffer.from(cut, 'latin1'), filename: NAME });
+    await waitFor(() => caught.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(records, [], 'nothing of a file cut short');
+  });
+
+  it('record messages filtered by esr-map still close esr-write\'s file', async () => {
+    const flow: FlowNode[] = [
+      { id: 'read', type: 'esr-read', layout: 'go-gdw', lenient: false, input: 'payload', mode: 'record', filename: 'filename', filenameType: 'msg', wires: [['map'], [], []] },
+      { id: 'map', type: 'esr-map', recordTypes: 'ASA', rules: [{ target: 'recordType', template: 'ATT' }, { target: 'effectiveDate', template: '2026-11-20' }, { target: 'assignmentNumber', template: '{{assignmentNumber}}' }, { target: 'elementName', template: 'Overtime' }], wires: [['write']] },
+      { id: 'write', type: 'esr-write', layout: 'ta', vpd: '555', vpdType: 'str', nameParts: '{"sourceSystem":"SEL","periodType":"M","periodRun":"N","taxYear":"27","taxPeriod":"08"}', namePartsType: 'json', header: '{}', headerType: 'json', wires: [['file'], []] },
+      { id: 'file', type: 'helper' },
+    ];
+    await helper.load([readNode, mapNode, writeNode], onTab(flow));
+    const files = collect('file');
+    (helper.getNode('read') as RedNode).receive({ payload: Buffer.from(FILE, 'latin1'), filename: NAME });
+    await waitFor(() => files.length === 1);
+    const { records } = await readAll(loadLayout('ta'), files[0].payload as Buffer);
+    assert.deepEqual(records.filter((r) => r.recordType === 'ATT').map((r) => r.assignmentNumber), ['A1-1', 'A2-1']);
+  });
+
+  it('esr-write: numbers files per VPD of the file name, also when the name parts set it', async () => {
+    const node = (id: string, vpd: string, parts: string): FlowNode => ({ id, type: 'esr-write', layout: 'ta', vpd, vpdType: 'str', nameParts: parts, namePartsType: 'json', header: '{}', headerType: 'json', wires: [['file'], []] });
+    await helper.load([writeNode], onTab([
+      node('w1', '777', '{"sourceSystem":"SEL","periodType":"M","periodRun":"N","taxYear":"27","taxPeriod":"08"}'),
+      node('w2', '000', '{"vpd":"777","sourceSystem":"SEL","periodType":"M","periodRun":"N","taxYear":"27","taxPeriod":"08"}'),
+      { id: 'file', type: 'helper' },
+    ]));
+    const files = collect('file');
+    const att = [{ recordType: 'ATT', effectiveDate: '2026-11-20', assignmentNumber: '1', elementName: 'Overtime' }];
+    (helper.getNode('w1') as RedNode).receive({ payload: att });
+    await waitFor(() => files.length === 1);
+    (helper.getNode('w2') as RedNode).receive({ payload: att });
+    await waitFor(() => files.length === 2);
+    assert.deepEqual(files.map((f) => f.filename), ['TA_777_SEL_MN2708_00000001.DAT', 'TA_777_SEL_MN2708_00000002.DAT']);
+  });
+
   it('esr-map: maps records without HTML escaping; a broken rule fails at deploy', async () => {
     const flow: FlowNode[] = [
       { id: 'map', type: 'esr-map', rules: [{ target: 'surname', template: '{{lastName}}' }, { target: 'staffNo', template: '{{#zeroPad.8}}{{employeeNumber}}{{/zeroPad.8}}' }], recordTypes: 'PRA', wires: [['mapped']] },

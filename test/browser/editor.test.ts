@@ -1,0 +1,176 @@
+/**
+ * The editor in a real browser: Debian's Chromium driven by playwright-core against a real Node-RED 5 with the pack
+ * from the working tree. Every node is in the palette under ESR, every edit dialog opens and saves without a
+ * console error, each example flow imports and deploys, and each node's help shows.
+ */
+import { describe, it, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as http from 'node:http';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { freePort } from '../support/sshd';
+import { ROOT } from '../helpers';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
+const SKIP = CHROMIUM ? false : 'skipped: Debian chromium is not installed (.ci/run installs it)';
+const TYPES = ['esr-sftp-server', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map'];
+const EXAMPLES = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json'));
+
+function get(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', () => resolve(0));
+  });
+}
+
+describe('the editor in Chromium', { skip: SKIP }, () => {
+  let red: ChildProcess;
+  let log = '';
+  let port: number;
+  let browser: import('playwright-core').Browser;
+  let page: import('playwright-core').Page;
+  const consoleErrors: string[] = [];
+
+  before(async () => {
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-editor-'));
+    fs.mkdirSync(path.join(userDir, 'node_modules', '@esrflow'), { recursive: true });
+    fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', '@esrflow', 'node-red-esr'));
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'editor-test', dependencies: { '@esrflow/node-red-esr': '*' } }));
+    port = await freePort();
+    fs.writeFileSync(
+      path.join(userDir, 'settings.js'),
+      `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false } })};`,
+    );
+    const env = { ...process.env, ESR_HUB_HOST: '127.0.0.1', ESR_HUB_PORT: '1', ESR_HUB_USER: 'demo', ESR_HUB_FINGERPRINT: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', ESR_VPD: '123', ROSTER_URL: 'http://127.0.0.1:1/' };
+    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    red.stdout!.on('data', (d: Buffer) => (log += d));
+    red.stderr!.on('data', (d: Buffer) => (log += d));
+    for (let i = 0; i < 200 && (await get(`http://127.0.0.1:${port}/`)) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    page.on('pageerror', (err) => consoleErrors.push(String(err)));
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="esr-read"]', { timeout: 30_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    red?.kill('SIGTERM');
+  });
+
+  it('shows every node in the palette under ESR (the config node among the configuration nodes)', async () => {
+    for (const type of TYPES.filter((t) => t !== 'esr-sftp-server')) {
+      const category = await page.evaluate((t) => (globalThis as any).$(`.red-ui-palette-node[data-palette-type="${t}"]`).closest('.red-ui-palette-category').attr('id'), type);
+      assert.match(String(category), /ESR/i, `${type} is in ${category}`);
+    }
+    assert.equal(await page.evaluate(() => (globalThis as any).RED.nodes.getType('esr-sftp-server').category), 'config');
+  });
+
+  const addNode = (type: string) =>
+    page.evaluate((t) => {
+      const RED = (globalThis as any).RED;
+      const def = RED.nodes.getType(t);
+      const node: Record<string, unknown> = { id: RED.nodes.id(), type: t, x: 300, y: 200, z: RED.workspaces.active() };
+      for (const [k, v] of Object.entries(def.defaults)) node[k] = JSON.parse(JSON.stringify((v as { value: unknown }).value));
+      RED.view.importNodes([node], { generateIds: false });
+      RED.editor.edit(RED.nodes.node(node.id));
+      return node.id as string;
+    }, type);
+
+  it('opens and saves every edit dialog without a console error', async () => {
+    for (const type of TYPES.filter((t) => t !== 'esr-sftp-server')) {
+      const before = consoleErrors.length;
+      const id = await addNode(type);
+      await page.waitForSelector('#node-dialog-ok', { state: 'visible', timeout: 10_000 });
+      await page.waitForTimeout(300);
+      await page.click('#node-dialog-ok');
+      await page.waitForSelector('#node-dialog-ok', { state: 'detached', timeout: 10_000 });
+      assert.deepEqual(consoleErrors.slice(before), [], `console errors in the ${type} dialog`);
+      assert.ok(await page.evaluate((nid) => !!(globalThis as any).RED.nodes.node(nid), id), `${type} kept after saving`);
+    }
+  });
+
+  it('creates a server configuration from a node\'s dialog, as an analyst does', async () => {
+    const before = consoleErrors.length;
+    await addNode('esr-sftp-out');
+    await page.waitForSelector('#node-input-lookup-server', { state: 'visible', timeout: 10_000 });
+    await page.click('#node-input-lookup-server');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'visible', timeout: 10_000 });
+    await page.fill('#node-config-input-host', 'hub.example.nhs.uk');
+    await page.fill('#node-config-input-username', 'trust123');
+    await page.fill('#node-config-input-hostFingerprint', 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'detached', timeout: 10_000 });
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached', timeout: 10_000 });
+    const servers = await page.evaluate(() => {
+      const RED = (globalThis as any).RED;
+      const found: { host: string; username: string }[] = [];
+      RED.nodes.eachConfig((n: { type: string; host: string; username: string }) => {
+        if (n.type === 'esr-sftp-server') found.push({ host: n.host, username: n.username });
+      });
+      return found;
+    });
+    assert.deepEqual(servers, [{ host: 'hub.example.nhs.uk', username: 'trust123' }]);
+    assert.deepEqual(consoleErrors.slice(before), []);
+  });
+
+  for (const example of EXAMPLES) {
+    it(`imports and deploys the example ${example}`, async () => {
+      const flow = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', example), 'utf8'));
+      const before = consoleErrors.length;
+      await page.evaluate((f) => {
+        const RED = (globalThis as any).RED;
+        RED.view.importNodes(f, { generateIds: true, addFlow: false });
+      }, flow);
+      const deployed = page.waitForResponse((r) => r.url().endsWith('/flows') && r.request().method() === 'POST', { timeout: 20_000 });
+      await page.click('#red-ui-header-button-deploy');
+      // Node-RED asks before deploying nodes it finds incomplete (here: the hub key is not pasted yet).
+      const confirm = page.locator('.red-ui-notification button:has-text("Confirm deploy")');
+      await confirm.click({ timeout: 2000 }).catch(() => undefined);
+      const res = await deployed;
+      assert.equal(res.status(), 200, await res.text());
+      assert.deepEqual(consoleErrors.slice(before), []);
+      if (example.startsWith('rostering')) {
+        await page.evaluate(() => {
+          const RED = (globalThis as any).RED;
+          const tab = RED.nodes.getWorkspaceOrder().map((id: string) => RED.nodes.workspace(id)).find((w: { label: string }) => /rostering/.test(w.label));
+          if (tab) RED.workspaces.show(tab.id);
+        });
+        await page.waitForTimeout(500);
+        fs.mkdirSync(path.join(ROOT, 'docs', 'images'), { recursive: true });
+        await page.locator('#red-ui-workspace').screenshot({ path: path.join(ROOT, 'docs', 'images', 'example-flow.png') });
+      }
+    });
+  }
+
+  it('shows the help of every node, with its sections', async () => {
+    for (const type of TYPES) {
+      const text = await page.evaluate(async (t) => {
+        const RED = (globalThis as any).RED;
+        RED.sidebar.help.show(t);
+        await new Promise((r) => setTimeout(r, 300));
+        return (globalThis as any).$('.red-ui-help').text() as string;
+      }, type);
+      assert.ok(text.includes('Details'), `${type} help has Details`);
+      assert.ok(text.includes('References'), `${type} help has References`);
+      if (type !== 'esr-sftp-server') {
+        assert.ok(text.includes('Inputs') && text.includes('Outputs'), `${type} help has Inputs and Outputs`);
+      }
+    }
+    // The deployed examples poll a hub that is not there: those connection errors are expected, nothing else.
+    const errors = log.split('\n').filter((l) => l.includes('[error]') && !/ECONNREFUSED|HOST_KEY|AUTH_FAILED|BAD_KEY/.test(l));
+    assert.deepEqual(errors, [], 'Node-RED logged an unexpected error');
+  });
+});
