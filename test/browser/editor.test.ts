@@ -43,7 +43,7 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
     port = await freePort();
     fs.writeFileSync(
       path.join(userDir, 'settings.js'),
-      `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false } })};`,
+      `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false }, telemetry: { enabled: false } })};`,
     );
     const env = { ...process.env, ESR_HUB_HOST: '127.0.0.1', ESR_HUB_PORT: '1', ESR_HUB_USER: 'demo', ESR_HUB_FINGERPRINT: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', ESR_VPD: '123', ROSTER_URL: 'http://127.0.0.1:1/' };
     red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,6 +62,8 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
     page.on('pageerror', (err) => consoleErrors.push(String(err)));
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForSelector('.red-ui-palette-node[data-palette-type="esr-read"]', { timeout: 30_000 });
+    // A first start may still ask about update notifications: answer it as a user would.
+    await page.locator('button:has-text("No, do not enable notifications")').click({ timeout: 2000 }).catch(() => undefined);
   });
 
   after(async () => {
@@ -104,8 +106,8 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
   it('creates a server configuration from a node\'s dialog, as an analyst does', async () => {
     const before = consoleErrors.length;
     await addNode('esr-sftp-out');
-    await page.waitForSelector('#node-input-lookup-server', { state: 'visible', timeout: 10_000 });
-    await page.click('#node-input-lookup-server');
+    await page.waitForSelector('#node-input-btn-server-add', { state: 'visible', timeout: 10_000 });
+    await page.click('#node-input-btn-server-add');
     await page.waitForSelector('#node-config-dialog-ok', { state: 'visible', timeout: 10_000 });
     await page.fill('#node-config-input-host', 'hub.example.nhs.uk');
     await page.fill('#node-config-input-username', 'trust123');
@@ -148,9 +150,20 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
           const tab = RED.nodes.getWorkspaceOrder().map((id: string) => RED.nodes.workspace(id)).find((w: { label: string }) => /rostering/.test(w.label));
           if (tab) RED.workspaces.show(tab.id);
         });
-        await page.waitForTimeout(500);
-        fs.mkdirSync(path.join(ROOT, 'docs', 'images'), { recursive: true });
-        await page.locator('#red-ui-workspace').screenshot({ path: path.join(ROOT, 'docs', 'images', 'example-flow.png') });
+        await page.evaluate(() => {
+          const RED = (globalThis as any).RED;
+          (globalThis as any).$('.red-ui-notification').remove();
+          void RED;
+          const $ = (globalThis as any).$;
+          $('#red-ui-sidebar, #red-ui-sidebar-separator').hide();
+          $('#red-ui-workspace').css('right', '0px');
+        });
+        await page.waitForTimeout(700);
+        // ESR_SCREENSHOT_DIR=docs/images refreshes the README's picture; by default the test leaves the sources alone.
+        const dir = path.resolve(ROOT, process.env.ESR_SCREENSHOT_DIR ?? 'dist/screenshots');
+        fs.mkdirSync(dir, { recursive: true });
+        await page.locator('#red-ui-workspace-chart').screenshot({ path: path.join(dir, 'example-flow.png') });
+        assert.ok(fs.statSync(path.join(dir, 'example-flow.png')).size > 10_000);
       }
     });
   }
