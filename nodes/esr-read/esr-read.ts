@@ -58,6 +58,15 @@ export = function register(RED: NodeAPI): void {
 
     async function run(msg: NodeMessage, send: (m: (NodeMessage | null)[]) => void): Promise<void> {
       if (setupError) throw setupError;
+      const dateValue = await evaluate(RED, node, config.date || '', config.dateType || 'str', msg);
+      let date = new Date().toISOString().slice(0, 10);
+      if (config.mode === 'person' && dateValue !== undefined && dateValue !== null && dateValue !== '') {
+        // A wrong "current at" date would silently pick the wrong rows: it is an error, not "today".
+        if (typeof dateValue !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(dateValue) || Number.isNaN(Date.parse(dateValue))) {
+          throw new Error('esr-read: "Current at" must be a date YYYY-MM-DD (or empty for today)');
+        }
+        date = dateValue;
+      }
       const named = await evaluate(RED, node, config.filename || 'filename', config.filenameType || 'msg', msg);
       let fileName = typeof named === 'string' && named ? named : undefined;
       let source: Readable;
@@ -128,8 +137,6 @@ export = function register(RED: NodeAPI): void {
 
       const mode = config.mode || 'record';
       const batchSize = Math.max(1, Number(config.batchSize) || 1000);
-      const dateValue = await evaluate(RED, node, config.date || '', config.dateType || 'str', msg);
-      const date = typeof dateValue === 'string' && /^\d{4}-\d{2}-\d{2}/.test(dateValue) ? dateValue.slice(0, 10) : new Date().toISOString().slice(0, 10);
       let batch: EsrRecord[] = [];
       const all: EsrRecord[] = [];
 

@@ -101,7 +101,9 @@ export = function register(RED: NodeAPI): void {
       const fileName = layout.spec.fileName ? buildFileName(layout, { ...parts, sequence: sequence! }) : undefined;
       const result = await writeAll(layout, file.records, { ...options, fileName: fileName ? { ...parts, sequence: sequence! } : undefined });
       for (const r of result.rejected) {
-        send([null, { payload: r.record, topic: 'rejected', error: { message: r.error.message, code: r.error.code, recordNumber: r.error.recordNumber, recordType: r.error.recordType, field: r.error.field } }]);
+        // Shaped like esr-read's rejects: the record, and its problems.
+        const { code, recordNumber, recordType, field, message } = r.error;
+        send([null, { payload: r.record, topic: recordType ?? 'rejected', recordNumber, problems: [{ recordNumber, recordType, field, code, message }] }]);
       }
       const { parts: _p, complete: _c, ...rest } = msg;
       node.status({ fill: 'green', shape: 'dot', text: `${fileName ?? 'file'}: ${file.records.length - result.rejected.length} records` });

@@ -77,6 +77,14 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.deepEqual(records.filter((m) => m.topic !== 'person').map((m) => m.topic), ['HDR', 'TRL']);
   });
 
+  it('esr-read: a "current at" date that is not YYYY-MM-DD is an error, not today', async () => {
+    await helper.load([readNode], onTab(readFlow({ mode: 'person', date: 'day', dateType: 'msg' })));
+    const caught = collect('caught');
+    (helper.getNode('read') as RedNode).receive({ payload: Buffer.from(FILE, 'latin1'), filename: NAME, day: '20260101' });
+    await waitFor(() => caught.length === 1);
+    assert.match(caught[0].error.message, /Current at/);
+  });
+
   it('esr-read: batches, and the whole file as one array', async () => {
     await helper.load([readNode], onTab(readFlow({ mode: 'batch' })));
     let records = collect('records');
@@ -262,7 +270,7 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     await waitFor(() => files.length === 1);
     assert.equal(files[0].filename, 'TA_999_SEL_MN2708_00000001.DAT', 'the failed file did not use up number 1');
     assert.equal(rejected.length, 1);
-    assert.equal(rejected[0].error.code, 'QUOTE_IN_VALUE');
+    assert.deepEqual(rejected[0].problems.map((p: { code: string; field: string; recordNumber: number }) => [p.code, p.field, p.recordNumber]), [['QUOTE_IN_VALUE', 'Element Name', 2]]);
   });
 });
 
