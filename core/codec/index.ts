@@ -2,7 +2,7 @@
 export * from './layout-types';
 export { loadLayout, compileLayout, builtInLayoutIds, keyForName, LayoutError } from './layout';
 export type { CompiledLayout, CompiledRecordType, CompiledField } from './layout';
-export { EsrReader } from './reader';
+export { EsrReader, factsFromParts } from './reader';
 export type { EsrRecord, FileInfo, ReadOptions, ReadSummary, Rejected, LineEndingSeen } from './reader';
 export { EsrWriter, EsrWriteError, writeToBuffer } from './writer';
 export type { WriteOptions, WriteErrorCode } from './writer';

@@ -509,7 +509,8 @@ export class EsrReader extends Transform {
   }
 }
 
-function factsFromParts(parts: FileNameParts): FileInfo {
+/** The ESR facts in parsed file-name parts: VPD, subtype, full/changes, date, sequence. */
+export function factsFromParts(parts: FileNameParts): FileInfo {
   const info: FileInfo = { parts };
   if (typeof parts.vpd === 'string') info.vpd = parts.vpd;
   if (typeof parts.subtype === 'string') info.subtype = parts.subtype;

@@ -1,0 +1,15 @@
+/* Shared by the ESR nodes' edit dialogs (served by Node-RED from this package's resources folder). */
+(function () {
+  // Fills a layout <select> with the built-in layouts (from the runtime), keeping the node's value.
+  window.esrFillLayouts = function (select, value, withAuto) {
+    $.getJSON('esr/layouts', function (layouts) {
+      select.empty();
+      if (withAuto) select.append($('<option>').val('auto').text('Detect from the file name'));
+      layouts.forEach(function (l) {
+        select.append($('<option>').val(l.id).text(l.id + ' — ' + l.title));
+      });
+      select.append($('<option>').val('file').text('Trust layout file…'));
+      select.val(value || (withAuto ? 'auto' : 'ta')).trigger('change');
+    });
+  };
+})();
