@@ -29,7 +29,16 @@ export = function register(RED: NodeAPI): void {
           return done();
         }
         if (Array.isArray(payload)) {
-          const out = payload.map((r) => mapper!.map(r as Record<string, unknown>, msg)).filter((r) => r !== undefined);
+          const out = payload
+            .map((r, i) => {
+              try {
+                return mapper!.map(r as Record<string, unknown>, msg);
+              } catch (err) {
+                (err as Error).message = `item ${i + 1}${(r as { recordType?: string })?.recordType ? ` (${(r as { recordType: string }).recordType})` : ''}: ${(err as Error).message}`;
+                throw err;
+              }
+            })
+            .filter((r) => r !== undefined);
           send({ ...msg, payload: out });
         } else if (typeof payload === 'object' && payload !== null) {
           const out = mapper.map(payload as Record<string, unknown>, msg);
@@ -40,7 +49,15 @@ export = function register(RED: NodeAPI): void {
         } else throw new Error('esr-map: msg.payload must be a record (object) or an array of records');
         done();
       } catch (err) {
-        done(err as Error);
+        // Where: the file and the record's place in it (never a value).
+        const parts = msg.parts as { index?: number } | undefined;
+        const esr = msg.esr as { name?: string } | undefined;
+        const where = [msg.filename ?? esr?.name, parts?.index !== undefined ? `record ${parts.index + 1}` : undefined, (msg.payload as { recordType?: string } | null)?.recordType]
+          .filter((x) => typeof x === 'string' || typeof x === 'number')
+          .join(', ');
+        const e = err as Error;
+        if (where && e.name === 'MappingError') e.message = `${where}: ${e.message}`;
+        done(e);
       }
     });
   }

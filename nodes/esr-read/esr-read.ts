@@ -95,9 +95,20 @@ export = function register(RED: NodeAPI): void {
         size = buf.length;
         head = buf;
       } else if (isReadable(payload)) {
-        source = payload;
         const sftp = msg.sftp as { size?: number } | undefined;
         size = typeof sftp?.size === 'number' ? sftp.size : undefined;
+        source = payload;
+        if (!layout) {
+          // Detection may need the first line: read the first chunk and put it back in front of the rest.
+          const chunks = payload[Symbol.asyncIterator]();
+          const first = await chunks.next();
+          head = first.done ? Buffer.alloc(0) : Buffer.isBuffer(first.value) ? first.value : Buffer.from(String(first.value), 'latin1');
+          const firstChunk = head;
+          source = Readable.from((async function* () {
+            if (firstChunk.length) yield firstChunk;
+            for (let c = await chunks.next(); !c.done; c = await chunks.next()) yield c.value;
+          })());
+        }
       } else throw new Error('esr-read: msg.payload must be a Buffer, a string, a readable stream, or (with "Input: file path") a path');
 
       let fileLayout: CompiledLayout;
@@ -122,6 +133,8 @@ export = function register(RED: NodeAPI): void {
           await nextTurn(); // lets the message be delivered before the next: memory stays flat
         }
         held = { payload: payloadOut, topic, filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++ } };
+        // The claim travels with the records, so that the end of the flow (e.g. a join) can confirm the file.
+        if (msg.esrClaim !== undefined) held.esrClaim = msg.esrClaim;
       };
       const progress = () => {
         const now = Date.now();

@@ -60,6 +60,7 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.equal(summary[0].payload.valid, true);
     assert.deepEqual(summary[0].payload.records, { HDR: 1, PRA: 2, ASA: 2, PRD: 1, TRL: 1 });
     assert.deepEqual(summary[0].esrClaim, { node: 'x' }, 'the summary carries the original message, to confirm the file');
+    assert.ok(records.every((m) => m.esrClaim?.node === 'x'), 'records carry the claim, so that a join at the end can confirm');
   });
 
   it('esr-read: one message per person with the rows current at the chosen date', async () => {
@@ -132,6 +133,12 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     (helper.getNode('read') as RedNode).receive({ payload: Readable.from([Buffer.from(FILE, 'latin1')]), filename: NAME });
     await waitFor(() => summary.length === 1);
     assert.equal(summary[0].payload.records.PRA, 2);
+    // a stream with no usable name: the layout comes from its first line
+    const bytes = Buffer.from(FILE, 'latin1');
+    (helper.getNode('read') as RedNode).receive({ payload: Readable.from([bytes.subarray(0, 10), bytes.subarray(10)]), filename: 'download.tmp' });
+    await waitFor(() => summary.length === 2);
+    assert.equal(summary[1].payload.layout, 'go-gdw');
+    assert.equal(summary[1].payload.records.PRA, 2);
     await helper.unload();
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'esr-read-')), NAME);
     fs.writeFileSync(file, Buffer.from(FILE, 'latin1'));
@@ -212,6 +219,21 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     (helper.getNode('map') as RedNode).receive({ payload: { a: 1 } });
     await waitFor(() => caught.length === 1);
     assert.match(caught[0].error.message, /lookup table "nope" is not defined/);
+  });
+
+  it('esr-map: a value a helper cannot take fails the message, naming file, record and rule but not the value', async () => {
+    await helper.load([mapNode], onTab([
+      { id: 'map', type: 'esr-map', rules: [{ target: 'dob', template: '{{#isoToYmd}}{{dateOfBirth}}{{/isoToYmd}}' }], wires: [[]] },
+      { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ]));
+    const caught = collect('caught');
+    (helper.getNode('map') as RedNode).receive({ payload: { recordType: 'PRA', dateOfBirth: 'Zebedee' }, filename: NAME, parts: { id: 'p', index: 4 } });
+    (helper.getNode('map') as RedNode).receive({ payload: [{ recordType: 'PRA', dateOfBirth: '2020-01-01' }, { recordType: 'ASA', dateOfBirth: 'Zebedee' }], filename: NAME });
+    await waitFor(() => caught.length === 2);
+    assert.match(caught[0].error.message, new RegExp(`${NAME}, record 5, PRA: rule 1 \\(dob\\): isoToYmd`));
+    assert.match(caught[1].error.message, new RegExp(`${NAME}: item 2 \\(ASA\\): rule 1 \\(dob\\)`));
+    assert.ok(caught.every((m) => !m.error.message.includes('Zebedee')));
   });
 
   it('esr-map: "try it" renders rules against a pasted sample', async () => {
