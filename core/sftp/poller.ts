@@ -73,6 +73,8 @@ export interface LedgerEntry {
   /** Size and mtime of a file left in place: a file changed since is a new version and is taken again. */
   size?: number;
   mtime?: number;
+  /** Times the after-action was refused (e.g. permission denied): retried at most maxAttempts times. */
+  refused?: number;
 }
 
 export interface PollResult {
@@ -261,7 +263,12 @@ export class Poller {
   async complete(claim: Claim): Promise<void> {
     // Remembered first: if the move below fails, recovery finishes it instead of handing the file out again.
     await this.setLedger(claim.name, { state: 'confirmed', at: this.now(), attempts: claim.attempt });
-    await this.finish(claim.path, claim.name, claim);
+    try {
+      await this.finish(claim.path, claim.name, claim);
+    } catch (err) {
+      await this.setLedger(claim.name, { state: 'confirmed', at: this.now(), attempts: claim.attempt, refused: 1 });
+      throw err;
+    }
     this.toRelease.delete(claim.path);
   }
 
@@ -333,7 +340,17 @@ export class Poller {
       try {
         const settled = await this.ledger(c.name);
         if (settled?.state === 'confirmed') {
-          if (mine || expired) await this.finish(e.path, c.name, e);
+          // An after-action the server keeps refusing is tried maxAttempts times, then left for a person to sort out.
+          if ((mine || expired) && (settled.refused ?? 0) < o.maxAttempts) {
+            try {
+              await this.finish(e.path, c.name, e);
+            } catch (err) {
+              const refused = (settled.refused ?? 0) + 1;
+              await this.setLedger(c.name, { ...settled, refused });
+              const left = refused >= o.maxAttempts ? '; giving up: move it by hand from the claim folder' : '';
+              throw Object.assign(new Error(`${(err as Error).message} (after-action for ${c.name} refused ${refused} times${left})`), { code: code(err) });
+            }
+          }
         } else if (settled?.state === 'failed') {
           if (mine || expired) {
             await this.moveIfPresent(e.path, await this.freeName(o.errorFolder, c.name));

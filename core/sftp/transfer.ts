@@ -2,7 +2,8 @@
  * Streaming file transfer over one SFTP channel with several requests in flight, as OpenSSH's own client does.
  * Requests go out strictly in file order and data is delivered in order; unlike ssh2's fastGet/fastPut there are
  * no parallel channels and no out-of-order writes. Reads ask for 256 KiB at a time (ssh2 splits it into packets
- * the server accepts; fewer, larger requests cost less JavaScript per byte), writes send 32 KiB pieces.
+ * the server accepts; fewer, larger requests cost less JavaScript per byte), writes send pieces that each fit one
+ * SSH packet.
  * Backpressure: a download stops asking for data while its reader is full; an upload holds the writer's
  * callback while the window is full.
  */
@@ -11,7 +12,8 @@ import type { SFTPWrapper } from 'ssh2';
 
 export const CHUNK = 256 * 1024;
 export const WINDOW = 8;
-export const WRITE_CHUNK = 32 * 1024;
+/** 32 KiB less the SFTP write header, so that each write request fits one SSH channel packet (32 KiB). */
+export const WRITE_CHUNK = 32 * 1024 - 64;
 export const WRITE_WINDOW = 64;
 
 type Handle = Buffer;

@@ -16,6 +16,30 @@ const FAST = { operationTimeoutMs: 1500, connectTimeoutMs: 2000, retries: 3, bac
 
 const name = (date: string, seq: number) => `GO_123_GDW_GOC_${date}_${String(seq).padStart(8, '0')}.DAT`;
 
+describe('polling a folder on a server that refuses renames', { skip: SSHD_SKIP }, () => {
+  it('5. a refused after-action is reported, retried a bounded number of times, never looped', async () => {
+    const sshd = await startSshd();
+    const s = new SftpSession({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, hostFingerprint: sshd.fingerprint, root: sshd.root, ...FAST });
+    try {
+      fs.mkdirSync(path.join(sshd.root, 'Out'));
+      fs.writeFileSync(path.join(sshd.root, 'Out', name('20261120', 5)), 'x');
+      const p = new Poller(s, new MemoryStore(), { folder: 'Out', owner: 'refused', stableMs: 0, maxAttempts: 2 });
+      const [{ claim }] = (await p.takeFiles()).files;
+      await sshd.restart({ sftpFlags: ['-P', 'rename,posix-rename,remove'] }); // from now on the server refuses
+      s.drop(); // existing sessions keep their old sftp-server: reconnect
+      await assert.rejects(p.complete(claim), /PERMISSION_DENIED/);
+      const reported: string[] = [];
+      for (let i = 0; i < 4; i++) for (const e of (await p.takeFiles()).errors) reported.push(e.error.message);
+      assert.equal(reported.length, 1, reported.join('\n'));
+      assert.match(reported[0], /refused 2 times; giving up/);
+      assert.deepEqual((await p.takeFiles()).files, [], 'never handed out again');
+    } finally {
+      await s.close();
+      await sshd.stop();
+    }
+  });
+});
+
 describe('polling a folder', { skip: SSHD_SKIP }, () => {
   let sshd: TestSshd;
   let proxy: FaultProxy;
