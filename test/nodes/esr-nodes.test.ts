@@ -266,6 +266,23 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.ok((files[0].payload as Buffer).toString('latin1').endsWith('FTR,3,0'));
   });
 
+  it('esr-write: records without msg.parts make one file when msg.complete arrives', async () => {
+    const flow: FlowNode[] = [
+      { id: 'write', type: 'esr-write', layout: 'ta', vpd: '321', vpdType: 'str', nameParts: '{"sourceSystem":"SEL","periodType":"M","periodRun":"N","taxYear":"27","taxPeriod":"08"}', namePartsType: 'json', header: '{}', headerType: 'json', wires: [['file'], []] },
+      { id: 'file', type: 'helper' },
+    ];
+    await helper.load([writeNode], onTab(flow));
+    const files = collect('file');
+    const att = (n: string) => ({ recordType: 'ATT', effectiveDate: '2026-11-20', assignmentNumber: n, elementName: 'Overtime' });
+    (helper.getNode('write') as RedNode).receive({ payload: att('1') });
+    (helper.getNode('write') as RedNode).receive({ payload: att('2') });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(files.length, 0, 'nothing until the file is complete');
+    (helper.getNode('write') as RedNode).receive({ complete: true });
+    await waitFor(() => files.length === 1);
+    assert.equal(files[0].esr.records.ATT, 2);
+  });
+
   it('esr-write: an invalid record fails the file (no file, no number used) unless skipping is on', async () => {
     const flow = (skip: boolean): FlowNode[] => [
       { id: 'write', type: 'esr-write', layout: 'ta', vpd: 'vpd', vpdType: 'msg', nameParts: '{"sourceSystem":"SEL","periodType":"M","periodRun":"N","taxYear":"27","taxPeriod":"08"}', namePartsType: 'json', header: '{}', headerType: 'json', skipInvalid: skip, wires: [['file'], ['rejected']] },
