@@ -7,6 +7,8 @@ const root = path.join(__dirname, '..');
 const copies = [
   { from: 'core/codec/layouts', to: 'dist/core/codec/layouts', ext: '.json' },
   { from: 'nodes', to: 'dist/nodes', ext: '.html' },
+  // message catalogues: nodes/<node>/locales/<lang>/<node>.json (help is in the .html beside them)
+  { from: 'nodes', to: 'dist/nodes', ext: '.json' },
 ];
 
 function copyTree(from, to, ext) {

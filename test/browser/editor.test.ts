@@ -96,6 +96,9 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
       const id = await addNode(type);
       await page.waitForSelector('#node-dialog-ok', { state: 'visible', timeout: 10_000 });
       await page.waitForTimeout(300);
+      const dialogText = await page.locator('.red-ui-tray').last().innerText();
+      assert.ok(!/esr-[a-z-]+\.label\./.test(dialogText), `${type}: a label is missing from the message catalogue`);
+      assert.ok(dialogText.includes('Name'), `${type}: labels come from the en-US catalogue`);
       await page.click('#node-dialog-ok');
       await page.waitForSelector('#node-dialog-ok', { state: 'detached', timeout: 10_000 });
       assert.deepEqual(consoleErrors.slice(before), [], `console errors in the ${type} dialog`);
@@ -176,6 +179,7 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
         await new Promise((r) => setTimeout(r, 300));
         return (globalThis as any).$('.red-ui-help').text() as string;
       }, type);
+      assert.ok(text.length > 200, `${type} help is shown (from locales/en-US)`);
       assert.ok(text.includes('Details'), `${type} help has Details`);
       assert.ok(text.includes('References'), `${type} help has References`);
       if (type !== 'esr-sftp-server') {
