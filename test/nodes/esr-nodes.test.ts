@@ -215,6 +215,8 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.deepEqual(mapped[1].payload, [{ surname: 'A' }]);
     await helper.unload();
     await helper.load([mapNode], onTab([{ id: 'map', type: 'esr-map', rules: [{ target: 'x', template: '{{#lookup.nope}}{{a}}{{/lookup.nope}}' }], wires: [[]] }, { id: 'c', type: 'catch', scope: null, uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper' }]));
+    // at deploy: logged as an error, before any message
+    assert.ok(helper.log().args.some((a) => String((a[0] as { msg?: unknown })?.msg).includes('lookup table "nope" is not defined')), 'reported at deploy');
     const caught = collect('caught');
     (helper.getNode('map') as RedNode).receive({ payload: { a: 1 } });
     await waitFor(() => caught.length === 1);
