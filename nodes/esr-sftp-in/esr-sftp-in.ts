@@ -132,6 +132,8 @@ export = function register(RED: NodeAPI): void {
       } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: 'bad folder' });
         node.error(err);
+        unsubscribe(); // this node will not use the connection: no listener left on the server node
+        node.on('input', (_msg, _send, done) => done(err as Error));
         return;
       }
       poller = new Poller(session, contextStore(node, config.store), {
