@@ -7,9 +7,7 @@ import { loadLayout, EsrReader } from '../core/codec';
 
 async function main(): Promise<void> {
   const [mode, file] = process.argv.slice(2);
-  const sink = new Writable({ objectMode: true, highWaterMark: 1024, write: (_r, _e, cb) => cb() });
   let records = 0;
-  sink.on('pipe', () => undefined);
   const count = new Writable({
     objectMode: true,
     highWaterMark: 1024,
@@ -18,7 +16,6 @@ async function main(): Promise<void> {
       cb();
     },
   });
-  void sink;
   const start = process.hrtime.bigint();
   if (mode === 'csv-parse') {
     await pipeline(fs.createReadStream(file), parse({ delimiter: '~', quote: false, relax_column_count: true, encoding: 'latin1' }), count);

@@ -13,7 +13,7 @@ import type { SFTPWrapper, Stats } from 'ssh2';
 import { fingerprint, normaliseFingerprint } from './host-key';
 import { SftpError, toSftpError } from './errors';
 import { checkName, resolveRemote } from './remote-path';
-import { closeFile, openFile, SftpReadStream, SftpWriteStream } from './transfer';
+import { openFile, SftpReadStream, SftpWriteStream } from './transfer';
 import { globToRegExp } from './glob';
 
 export interface SftpSettings {
@@ -580,4 +580,3 @@ export async function probeFingerprint(settings: Pick<SftpSettings, 'host' | 'po
   });
 }
 
-export { closeFile };

@@ -181,15 +181,16 @@ export = function register(RED: NodeAPI): void {
       });
       if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
       else await pipeline(source, reader, consume);
+      // The reader has finished: its summary is final.
+      const summary = reader.summary();
+      const failing = fileLevel(summary, rejectedLines);
       if (mode === 'batch' && batch.length) await out(batch, 'batch');
       // The whole file goes on only if the file as a whole is sound (records already sent cannot be taken back).
-      if (mode === 'file' && fileLevel(reader.summary(), rejectedLines).length === 0) await out(all, 'file');
+      if (mode === 'file' && failing.length === 0) await out(all, 'file');
       if (held) {
         (held.parts as { count?: number }).count = index;
         send([held, null, null]);
       }
-      const summary = reader.summary();
-      const failing = fileLevel(summary, rejectedLines);
       // The summary carries the input message, so that it can confirm the file to esr-sftp-in; a file that failed
       // must not be confirmed, so then it goes without the claim (the error, with it, goes to Catch nodes).
       const { payload: _p, parts: _parts, ...original } = msg;

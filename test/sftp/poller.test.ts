@@ -8,18 +8,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Poller, SftpSession, type Claim, type PollerOptions, type SftpSettings } from '../../core/sftp';
-import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
+import { SSHD_SKIP, sessionSettings, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { MemoryStore } from '../support/memory-store';
 
-const FAST = { operationTimeoutMs: 1500, connectTimeoutMs: 2000, retries: 3, backoffInitialMs: 50, backoffMaxMs: 200, keepaliveIntervalMs: 0 };
 
 const name = (date: string, seq: number) => `GO_123_GDW_GOC_${date}_${String(seq).padStart(8, '0')}.DAT`;
 
 describe('polling a folder on a server that refuses renames', { skip: SSHD_SKIP }, () => {
   it('5. a refused after-action is reported, retried a bounded number of times, never looped', async () => {
     const sshd = await startSshd();
-    const s = new SftpSession({ host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, hostFingerprint: sshd.fingerprint, root: sshd.root, ...FAST });
+    const s = new SftpSession(sessionSettings(sshd));
     try {
       fs.mkdirSync(path.join(sshd.root, 'Out'));
       fs.writeFileSync(path.join(sshd.root, 'Out', name('20261120', 5)), 'x');
@@ -48,7 +47,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
   let folder: string;
 
   const session = (extra: Partial<SftpSettings> = {}) => {
-    const s = new SftpSession({ host: sshd.host, port: proxy.port, username: sshd.username, privateKey: sshd.privateKey, hostFingerprint: sshd.fingerprint, root: sshd.root, ...FAST, ...extra });
+    const s = new SftpSession(sessionSettings(sshd, { port: proxy.port, ...extra }));
     sessions.push(s);
     return s;
   };

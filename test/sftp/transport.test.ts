@@ -9,14 +9,8 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SftpError, SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
 import { CHUNK, WINDOW } from '../../core/sftp/transfer';
-import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
+import { SSHD_SKIP, sessionSettings, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-
-const FAST = { operationTimeoutMs: 1500, connectTimeoutMs: 2000, retries: 3, backoffInitialMs: 50, backoffMaxMs: 200, keepaliveIntervalMs: 0 };
-
-function settings(sshd: TestSshd, extra: Partial<SftpSettings> = {}): SftpSettings {
-  return { host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, hostFingerprint: sshd.fingerprint, root: sshd.root, ...FAST, ...extra };
-}
 
 function files(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
@@ -38,7 +32,7 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
   let proxy: FaultProxy;
   const sessions: SftpSession[] = [];
   const open = (extra: Partial<SftpSettings> = {}, viaProxy = true) => {
-    const s = new SftpSession(settings(sshd, viaProxy ? { port: proxy.port, ...extra } : extra));
+    const s = new SftpSession(sessionSettings(sshd, viaProxy ? { port: proxy.port, ...extra } : extra));
     sessions.push(s);
     return s;
   };
@@ -258,7 +252,7 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
 describe('SFTP transport: server-side refusals', { skip: SSHD_SKIP }, () => {
   it('4. a read-only server: the upload fails with its code, no temporary file is left', async () => {
     const sshd = await startSshd({ readOnly: true });
-    const s = new SftpSession(settings(sshd));
+    const s = new SftpSession(sessionSettings(sshd));
     try {
       await rejectsWith(s.put('ro.DAT', 'data'), 'PERMISSION_DENIED');
       assert.deepEqual(files(sshd.root), []);
@@ -270,7 +264,7 @@ describe('SFTP transport: server-side refusals', { skip: SSHD_SKIP }, () => {
 
   it('5. permission denied on rename and delete goes to the error path once, without looping', async () => {
     const sshd = await startSshd({ sftpFlags: ['-P', 'rename,posix-rename,remove'] });
-    const s = new SftpSession(settings(sshd));
+    const s = new SftpSession(sessionSettings(sshd));
     try {
       fs.writeFileSync(path.join(sshd.root, 'five.DAT'), 'x');
       const started = Date.now();

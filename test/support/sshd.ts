@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { SftpSettings } from '../../core/sftp';
 
 export const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => fs.existsSync(p));
 export const SFTP_SERVER = ['/usr/lib/openssh/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/libexec/sftp-server'].find((p) => fs.existsSync(p));
@@ -146,4 +147,12 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       await start(opts);
     },
   };
+}
+
+/** Short timeouts and backoff so that fault tests finish quickly. */
+export const FAST = { operationTimeoutMs: 1500, connectTimeoutMs: 2000, retries: 3, backoffInitialMs: 50, backoffMaxMs: 200, keepaliveIntervalMs: 0 };
+
+/** Session settings for this server (key login, pinned host key, its root), fast timeouts, then `extra`. */
+export function sessionSettings(sshd: TestSshd, extra: Partial<SftpSettings> = {}): SftpSettings {
+  return { host: sshd.host, port: sshd.port, username: sshd.username, privateKey: sshd.privateKey, hostFingerprint: sshd.fingerprint, root: sshd.root, ...FAST, ...extra };
 }
