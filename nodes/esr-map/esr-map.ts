@@ -5,24 +5,26 @@
 import { compileMapping, type Mapper } from '../../core/mapping';
 import { mappingOptions, type MapConfig } from './map-options';
 import type { Node, NodeAPI } from '../shared/node-red';
+import { messagesFor } from '../shared/messages';
 
 export = function register(RED: NodeAPI): void {
+  const t = messagesFor(RED, 'esr-map');
   function EsrMap(this: Node, config: MapConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     let mapper: Mapper | undefined;
     let setupError: Error | undefined;
     try {
-      mapper = compileMapping(mappingOptions(config));
+      mapper = compileMapping(mappingOptions(config, t));
     } catch (err) {
       setupError = err as Error;
-      node.status({ fill: 'red', shape: 'ring', text: 'rules invalid' });
+      node.status({ fill: 'red', shape: 'ring', text: t('status.rulesInvalid') });
       node.error(setupError);
     }
 
     node.on('input', (msg, send, done) => {
       try {
-        if (!mapper) throw setupError ?? new Error('esr-map: no rules');
+        if (!mapper) throw setupError ?? new Error(t('errors.noRules'));
         const payload = msg.payload;
         if (payload === null && msg.parts) {
           send(msg); // the end of a sequence whose last record an earlier filter removed
@@ -34,7 +36,9 @@ export = function register(RED: NodeAPI): void {
               try {
                 return mapper!.map(r as Record<string, unknown>, msg);
               } catch (err) {
-                (err as Error).message = `item ${i + 1}${(r as { recordType?: string })?.recordType ? ` (${(r as { recordType: string }).recordType})` : ''}: ${(err as Error).message}`;
+                const recordType = (r as { recordType?: unknown } | null)?.recordType;
+                const item = typeof recordType === 'string' ? t('errors.itemOfType', { index: i + 1, recordType }) : t('errors.item', { index: i + 1 });
+                (err as Error).message = `${item}: ${(err as Error).message}`;
                 throw err;
               }
             })
@@ -46,13 +50,13 @@ export = function register(RED: NodeAPI): void {
           if (out !== undefined) send({ ...msg, payload: out });
           // The last message of a sequence goes on even when filtered out (empty), so that the sequence still ends.
           else if (typeof parts?.count === 'number') send({ ...msg, payload: null });
-        } else throw new Error('esr-map: msg.payload must be a record (object) or an array of records');
+        } else throw new Error(t('errors.badPayload'));
         done();
       } catch (err) {
         // Where: the file and the record's place in it (never a value).
         const parts = msg.parts as { index?: number } | undefined;
         const esr = msg.esr as { name?: string } | undefined;
-        const where = [msg.filename ?? esr?.name, parts?.index !== undefined ? `record ${parts.index + 1}` : undefined, (msg.payload as { recordType?: string } | null)?.recordType]
+        const where = [msg.filename ?? esr?.name, parts?.index !== undefined ? t('errors.record', { index: parts.index + 1 }) : undefined, (msg.payload as { recordType?: string } | null)?.recordType]
           .filter((x) => typeof x === 'string' || typeof x === 'number')
           .join(', ');
         const e = err as Error;
@@ -69,7 +73,7 @@ export = function register(RED: NodeAPI): void {
     try {
       const body = req.body as unknown as MapConfig & { sample?: unknown };
       const sample = typeof body.sample === 'string' ? JSON.parse(body.sample) : body.sample;
-      const mapper = compileMapping(mappingOptions(body));
+      const mapper = compileMapping(mappingOptions(body, t));
       const records = Array.isArray(sample) ? sample : [sample];
       res.json({ ok: true, result: records.map((r) => mapper.map(r as Record<string, unknown>, { payload: r }) ?? null) });
     } catch (err) {

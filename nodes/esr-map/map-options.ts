@@ -1,6 +1,7 @@
 /** esr-map's configuration turned into mapping options (lookups loaded), shared by the node and "Try it". */
 import * as fs from 'node:fs';
 import { lookupFromCsv, lookupFromLines, type LookupTable, type MappingOptions } from '../../core/mapping';
+import type { Messages } from '../shared/messages';
 
 export interface LookupConfig {
   name: string;
@@ -21,16 +22,16 @@ export interface MapConfig {
   keepEmpty?: boolean;
 }
 
-export function mappingOptions(config: MapConfig): MappingOptions {
+export function mappingOptions(config: MapConfig, t: Messages): MappingOptions {
   const lookups: LookupTable[] = (config.lookups ?? []).map((l) => {
     const fallback = l.fallback === undefined || l.fallback === '' ? undefined : l.fallback;
     if (l.source === 'csv') {
-      if (!l.file) throw new Error(`lookup "${l.name}": no CSV file is set`);
+      if (!l.file) throw new Error(t('errors.lookupNoFile', { name: l.name }));
       let text: string;
       try {
         text = fs.readFileSync(l.file, 'utf8');
       } catch (err) {
-        throw new Error(`lookup "${l.name}": cannot read ${l.file} (${(err as NodeJS.ErrnoException).code})`);
+        throw new Error(t('errors.lookupUnreadable', { name: l.name, file: l.file, code: String((err as NodeJS.ErrnoException).code) }));
       }
       return lookupFromCsv(l.name, text, { header: l.header === true, fallback });
     }

@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Rejected } from '../../core/codec';
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
+import { messagesFor } from '../shared/messages';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -33,16 +34,17 @@ function fileLevel(summary: ReturnType<EsrReader['summary']>, rejectedLines: Set
 }
 
 export = function register(RED: NodeAPI): void {
+  const t = messagesFor(RED, 'esr-read');
   function EsrRead(this: Node, config: ReadConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     let layout: CompiledLayout | undefined;
     let setupError: Error | undefined;
     try {
-      layout = fixedLayout(config);
+      layout = fixedLayout(config, t);
     } catch (err) {
       setupError = err as Error;
-      node.status({ fill: 'red', shape: 'ring', text: 'layout error' });
+      node.status({ fill: 'red', shape: 'ring', text: t('status.layoutError') });
       node.error(setupError);
     }
 
@@ -50,7 +52,7 @@ export = function register(RED: NodeAPI): void {
       run(msg, send).then(
         () => done(),
         (err) => {
-          node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? 'failed' });
+          node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.failed') });
           done(err);
         },
       );
@@ -63,7 +65,7 @@ export = function register(RED: NodeAPI): void {
       if (config.mode === 'person' && dateValue !== undefined && dateValue !== null && dateValue !== '') {
         // A wrong "current at" date would silently pick the wrong rows: it is an error, not "today".
         if (typeof dateValue !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(dateValue) || Number.isNaN(Date.parse(dateValue))) {
-          throw new Error('esr-read: "Current at" must be a date YYYY-MM-DD (or empty for today)');
+          throw new Error(t('errors.badDate'));
         }
         date = dateValue;
       }
@@ -74,7 +76,7 @@ export = function register(RED: NodeAPI): void {
       let head: Buffer | undefined;
       const payload = msg.payload;
       if (config.input === 'path') {
-        if (typeof payload !== 'string' || !payload) throw new Error('esr-read: msg.payload must be the path of a local file');
+        if (typeof payload !== 'string' || !payload) throw new Error(t('errors.notAPath'));
         size = (await fs.promises.stat(payload)).size; // a missing file fails here, before any stream exists
         source = fs.createReadStream(payload);
         source.on('error', () => undefined); // reported by the pipeline below, or the stream is destroyed on an early error
@@ -109,11 +111,11 @@ export = function register(RED: NodeAPI): void {
             for (let c = await chunks.next(); !c.done; c = await chunks.next()) yield c.value;
           })());
         }
-      } else throw new Error('esr-read: msg.payload must be a Buffer, a string, a readable stream, or (with "Input: file path") a path');
+      } else throw new Error(t('errors.badPayload'));
 
       let fileLayout: CompiledLayout;
       try {
-        fileLayout = layout ?? detectFor(fileName, head);
+        fileLayout = layout ?? detectFor(fileName, head, t);
       } catch (err) {
         source.destroy(); // never leave a file handle or a download open
         throw err;
@@ -140,8 +142,10 @@ export = function register(RED: NodeAPI): void {
         const now = Date.now();
         if (now - lastStatus < 500) return;
         lastStatus = now;
-        const pct = size ? ` (${Math.min(100, Math.floor((reader.bytesRead / size) * 100))}%)` : '';
-        node.status({ fill: 'blue', shape: 'dot', text: `${records} records${pct}` });
+        const text = size
+          ? t('status.progressPercent', { count: records, percent: Math.min(100, Math.floor((reader.bytesRead / size) * 100)) })
+          : t('status.progress', { count: records });
+        node.status({ fill: 'blue', shape: 'dot', text });
       };
       reader.on('reject', (r: Rejected) => {
         rejectedLines.add(r.line);
@@ -196,9 +200,9 @@ export = function register(RED: NodeAPI): void {
       const { payload: _p, parts: _parts, ...original } = msg;
       if (failing.length) delete original.esrClaim;
       send([null, null, { ...original, payload: summary, topic: 'summary', filename: fileName ?? summary.file.name, esr: facts() }]);
-      node.status({ fill: failing.length ? 'red' : summary.errorCount ? 'yellow' : 'green', shape: 'dot', text: `${records} records${summary.errorCount ? `, ${summary.errorCount} errors` : ''}` });
+      node.status({ fill: failing.length ? 'red' : summary.errorCount ? 'yellow' : 'green', shape: 'dot', text: summary.errorCount ? t('status.doneWithErrors', { count: records, errors: summary.errorCount }) : t('status.done', { count: records }) });
       if (failing.length) {
-        const err = new Error(`esr-read: ${failing[0].message}${failing.length > 1 ? ` (and ${failing.length - 1} more)` : ''}`);
+        const err = new Error(failing.length > 1 ? t('errors.fileFailedMore', { message: failing[0].message, more: failing.length - 1 }) : t('errors.fileFailed', { message: failing[0].message }));
         Object.assign(err, { code: failing[0].code, problems: failing.slice(0, 20) });
         throw err;
       }

@@ -10,6 +10,7 @@ import { finished } from 'node:stream/promises';
 import { checkName, checkRelative, Poller, type AfterAction, type Claim, type SftpSession } from '../../core/sftp';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
+import { messagesFor } from '../shared/messages';
 import { esrNameFacts } from '../shared/esr-name';
 import { contextStore } from '../shared/context-store';
 import type { ServerNode } from '../esr-sftp-server/server-settings';
@@ -53,21 +54,23 @@ function number(v: unknown, dflt: number): number {
 }
 
 export = function register(RED: NodeAPI): void {
+  const t = messagesFor(RED, 'esr-sftp-in');
+  const connection = messagesFor(RED, 'esr-sftp-server');
   function EsrSftpIn(this: Node, config: InConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server = RED.nodes.getNode(config.server) as ServerNode | null;
     if (!server) {
-      node.status({ fill: 'red', shape: 'ring', text: 'no server' });
-      node.on('input', (_msg, _send, done) => done(new Error('esr-sftp-in: no SFTP server is configured')));
+      node.status({ fill: 'red', shape: 'ring', text: t('status.noServer') });
+      node.on('input', (_msg, _send, done) => done(new Error(t('errors.noServer'))));
       return;
     }
     const session: SftpSession = server.session();
-    const unsubscribe = server.onStatus((s) => showSessionStatus(node, s));
+    const unsubscribe = server.onStatus((s) => showSessionStatus(node, s, connection));
     // The polled folder is fixed at deploy: a string or an environment variable.
     const pollFolder = () => {
       const f = config.folderType === 'env' ? String(RED.util.evaluateNodeProperty(config.folder, 'env', node, {}) ?? '') : config.folder;
-      if (config.folderType && config.folderType !== 'str' && config.folderType !== 'env') throw new Error('esr-sftp-in: the polled folder must be a string or an environment variable');
+      if (config.folderType && config.folderType !== 'str' && config.folderType !== 'env') throw new Error(t('errors.folderType'));
       return checkRelative(f || '.', 'folder');
     };
 
@@ -130,7 +133,7 @@ export = function register(RED: NodeAPI): void {
       try {
         f = pollFolder();
       } catch (err) {
-        node.status({ fill: 'red', shape: 'ring', text: 'bad folder' });
+        node.status({ fill: 'red', shape: 'ring', text: t('status.badFolder') });
         node.error(err);
         unsubscribe(); // this node will not use the connection: no listener left on the server node
         node.on('input', (_msg, _send, done) => done(err as Error));
@@ -160,16 +163,16 @@ export = function register(RED: NodeAPI): void {
             try {
               if (msg.error) await poller.fail(ticket);
               else await poller.complete(ticket);
-              node.status({ fill: 'green', shape: 'dot', text: `${msg.error ? 'failed' : 'done'}: ${ticket.name}` });
+              node.status({ fill: 'green', shape: 'dot', text: t(msg.error ? 'status.failed' : 'status.done', { file: ticket.name }) });
             } catch (err) {
               // Not done(err): a Catch wired back would turn a recorded confirmation into a failure. The settlement is
               // in the ledger (or the claim times out) and the next poll finishes it.
-              node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? 'confirm failed' });
+              node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.confirmFailed') });
               node.error(err);
             }
             return;
           }
-          if (ticket) throw new Error('esr-sftp-in: msg.esrClaim belongs to another node; send it back to the node that emitted it');
+          if (ticket) throw new Error(t('errors.foreignClaim'));
           if (msg.error) return; // a Catch node's message without a claim (e.g. a poll error): nothing to settle
           if (msg.topic === 'poll') {
             clearTimeout(timer);
@@ -184,7 +187,7 @@ export = function register(RED: NodeAPI): void {
           return;
         }
         const name = String((await evaluate(RED, node, config.filename || 'filename', config.filenameType || 'msg', msg)) ?? '');
-        if (!name) throw new Error('esr-sftp-in: no file name (set the File property, or msg.filename)');
+        if (!name) throw new Error(t('errors.noFileName'));
         checkName(name);
         const remote = path.posix.join(dir, name);
         if (config.output === 'stream') {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { checkName, checkRelative, type IfExists, type SftpSession } from '../../core/sftp';
 import { evaluate, isReadable, type Node, type NodeAPI } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
+import { messagesFor } from '../shared/messages';
 import type { ServerNode } from '../esr-sftp-server/server-settings';
 
 interface OutConfig {
@@ -25,17 +26,19 @@ interface OutConfig {
 }
 
 export = function register(RED: NodeAPI): void {
+  const t = messagesFor(RED, 'esr-sftp-out');
+  const connection = messagesFor(RED, 'esr-sftp-server');
   function EsrSftpOut(this: Node, config: OutConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const server = RED.nodes.getNode(config.server) as ServerNode | null;
     if (!server) {
-      node.status({ fill: 'red', shape: 'ring', text: 'no server' });
-      node.on('input', (_msg, _send, done) => done(new Error('esr-sftp-out: no SFTP server is configured')));
+      node.status({ fill: 'red', shape: 'ring', text: t('status.noServer') });
+      node.on('input', (_msg, _send, done) => done(new Error(t('errors.noServer'))));
       return;
     }
     const session: SftpSession = server.session();
-    const unsubscribe = server.onStatus((s) => showSessionStatus(node, s));
+    const unsubscribe = server.onStatus((s) => showSessionStatus(node, s, connection));
 
     node.on('input', (msg, send, done) => {
       const work = async () => {
@@ -43,7 +46,7 @@ export = function register(RED: NodeAPI): void {
         const folder = checkRelative(String((await evaluate(RED, node, config.folder || '.', config.folderType || 'str', msg)) ?? '.') || '.', 'folder');
         const name = async () => {
           const n = String((await evaluate(RED, node, config.filename || 'filename', config.filenameType || 'msg', msg)) ?? '');
-          if (!n) throw new Error('esr-sftp-out: no file name (set the File property, or msg.filename)');
+          if (!n) throw new Error(t('errors.noFileName'));
           return checkName(n);
         };
         const op = config.operation || 'put';
@@ -51,13 +54,13 @@ export = function register(RED: NodeAPI): void {
           const target = path.posix.join(folder, await name());
           const payload = msg.payload;
           if (!Buffer.isBuffer(payload) && typeof payload !== 'string' && !isReadable(payload)) {
-            throw new Error('esr-sftp-out: msg.payload must be a Buffer, a string or a readable stream');
+            throw new Error(t('errors.badPayload'));
           }
           const result = await session.put(target, payload, { ifExists: config.ifExists || 'fail', mkdirs: config.mkdirs !== false });
-          node.status({ fill: 'green', shape: 'dot', text: result.skipped ? `skipped ${path.posix.basename(result.path)}` : `put ${path.posix.basename(result.path)}` });
+          node.status({ fill: 'green', shape: 'dot', text: t(result.skipped ? 'status.skipped' : 'status.put', { file: path.posix.basename(result.path) }) });
           send({ ...msg, filename: path.posix.basename(result.path), sftp: { operation: 'put', ...result } });
         } else if (op === 'move') {
-          if (config.ifExists === 'skip' || config.ifExists === 'suffix') throw new Error('esr-sftp-out: for a move, "If it exists" must be Fail or Overwrite');
+          if (config.ifExists === 'skip' || config.ifExists === 'suffix') throw new Error(t('errors.moveIfExists'));
           const from = path.posix.join(folder, await name());
           const toFolder = checkRelative(String((await evaluate(RED, node, config.targetFolder || '.', config.targetFolderType || 'str', msg)) ?? '.') || '.', 'target folder');
           const toName = checkName(String((await evaluate(RED, node, config.targetName || '', config.targetNameType || 'str', msg)) ?? '') || path.posix.basename(from));

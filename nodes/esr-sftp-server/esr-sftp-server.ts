@@ -4,6 +4,7 @@
  */
 import { SftpSession, type SessionStatus } from '../../core/sftp';
 import type { NodeAPI } from '../shared/node-red';
+import { messagesFor } from '../shared/messages';
 import { settingsFrom, testConnection, type ServerConfig, type ServerNode } from './server-settings';
 
 export = function register(RED: NodeAPI): void {
@@ -54,7 +55,7 @@ export = function register(RED: NodeAPI): void {
     const pick = (k: string) => (given[k] === '__PWRD__' || given[k] === undefined ? stored[k] : given[k]);
     const settings = settingsFrom(body as unknown as ServerConfig, { password: pick('password'), privateKey: pick('privateKey'), passphrase: pick('passphrase') });
     if (!settings.host || !settings.username) {
-      res.status(400).json({ ok: false, code: 'BAD_REQUEST', message: 'host and username are required' });
+      res.status(400).json({ ok: false, code: 'BAD_REQUEST', message: messagesFor(RED, 'esr-sftp-server')('errors.hostAndUser') });
       return;
     }
     testConnection(settings).then((result) => res.json(result));

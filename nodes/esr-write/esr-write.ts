@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { nextSequence } from '../shared/sequence';
+import { messagesFor } from '../shared/messages';
 
 interface WriteConfig extends LayoutConfig {
   name?: string;
@@ -50,38 +51,39 @@ async function writeAll(layout: CompiledLayout, records: EsrRecord[], options: C
 }
 
 export = function register(RED: NodeAPI): void {
+  const t = messagesFor(RED, 'esr-write');
   function EsrWrite(this: Node, config: WriteConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     let layout: CompiledLayout | undefined;
     try {
-      layout = fixedLayout(config);
-      if (!layout) throw new Error('choose a layout');
+      layout = fixedLayout(config, t);
+      if (!layout) throw new Error(t('errors.chooseLayout'));
     } catch (err) {
-      node.status({ fill: 'red', shape: 'ring', text: 'layout error' });
+      node.status({ fill: 'red', shape: 'ring', text: t('status.layoutError') });
       node.error(err);
     }
     if (!config.store && !(RED.settings.contextStorage as Record<string, unknown> | undefined)) {
-      node.warn('esr-write: sequence numbers are kept in memory and start again after a restart; choose a persistent context store');
+      node.warn(t('warnings.memorySequence'));
     }
     const open = new Map<string, OpenFile>();
     /** Sequences that already failed: their remaining messages are dropped, so no partial file is made. */
     const failed = new Set<string>();
 
-    const parseJson = async (value: string, type: string, msg: NodeMessage, what: string): Promise<Record<string, unknown>> => {
+    const parseJson = async (value: string, type: string, msg: NodeMessage, notObject: string): Promise<Record<string, unknown>> => {
       if (!value && type === 'json') return {};
       const v = await evaluate(RED, node, value || '{}', type || 'json', msg);
       if (v === undefined || v === null || v === '') return {};
-      if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`esr-write: ${what} must be an object`);
+      if (typeof v !== 'object' || Array.isArray(v)) throw new Error(t(notObject));
       return v as Record<string, unknown>;
     };
 
     async function build(file: OpenFile, send: (m: (NodeMessage | null)[]) => void): Promise<void> {
-      if (!layout) throw new Error('esr-write: no usable layout (see the node status)');
+      if (!layout) throw new Error(t('errors.noLayout'));
       const msg = file.first;
       const vpd = String((await evaluate(RED, node, config.vpd || '', config.vpdType || 'str', msg)) ?? '');
-      const parts: FileNameParts = { vpd, date: today(), ...((await parseJson(config.nameParts, config.namePartsType, msg, 'the file name parts')) as FileNameParts) };
-      const headerIn = await parseJson(config.header, config.headerType, msg, 'the header values');
+      const parts: FileNameParts = { vpd, date: today(), ...((await parseJson(config.nameParts, config.namePartsType, msg, 'errors.namePartsNotObject')) as FileNameParts) };
+      const headerIn = await parseJson(config.header, config.headerType, msg, 'errors.headerNotObject');
       const header: Record<string, unknown> = {};
       for (const f of layout.header?.fields ?? []) {
         if (parts[f.key] !== undefined) header[f.key] = String(parts[f.key]);
@@ -95,7 +97,7 @@ export = function register(RED: NodeAPI): void {
       };
       // A dry run first: a file that cannot be written does not use up a sequence number.
       const trial = await writeAll(layout, file.records, { ...options, fileName: layout.spec.fileName ? { ...parts, sequence: 0 } : undefined });
-      if (trial.rejected.length === file.records.length && file.records.length > 0) throw new Error('esr-write: every record is invalid; no file was made');
+      if (trial.rejected.length === file.records.length && file.records.length > 0) throw new Error(t('errors.allInvalid'));
       // Numbered per layout and the VPD in the file name (name parts may set it), so two writers never share a number.
       const sequence = layout.spec.fileName ? await nextSequence(node, config.store, layout.id, String(parts.vpd ?? vpd), Number(config.firstSequence) || 1) : undefined;
       const fileName = layout.spec.fileName ? buildFileName(layout, { ...parts, sequence: sequence! }) : undefined;
@@ -106,13 +108,13 @@ export = function register(RED: NodeAPI): void {
         send([null, { payload: r.record, topic: recordType ?? 'rejected', recordNumber, problems: [{ recordNumber, recordType, field, code, message }] }]);
       }
       const { parts: _p, complete: _c, ...rest } = msg;
-      node.status({ fill: 'green', shape: 'dot', text: `${fileName ?? 'file'}: ${file.records.length - result.rejected.length} records` });
+      node.status({ fill: 'green', shape: 'dot', text: t('status.written', { file: fileName ?? layout.id, count: file.records.length - result.rejected.length }) });
       send([{ ...rest, payload: result.bytes, filename: fileName, esr: { layout: layout.id, vpd, sequence, records: result.counts, rejected: result.rejected.length } }, null]);
     }
 
     node.on('input', (msg, send, done) => {
       const work = async () => {
-        if (!layout) throw new Error('esr-write: no usable layout (see the node status)');
+        if (!layout) throw new Error(t('errors.noLayout'));
         const parts = msg.parts as { id?: string; index?: number; count?: number } | undefined;
         if (Array.isArray(msg.payload) && !parts) return build({ first: msg, records: msg.payload as EsrRecord[] }, send);
         const key = parts?.id ?? '_open';
@@ -124,7 +126,7 @@ export = function register(RED: NodeAPI): void {
         if (!file) open.set(key, (file = { first: msg, records: [] }));
         if (Array.isArray(msg.payload)) file.records.push(...(msg.payload as EsrRecord[])); // a batch of a sequence
         else if (msg.payload !== undefined && msg.payload !== null) {
-          if (typeof msg.payload !== 'object') throw new Error('esr-write: msg.payload must be a record (object) or an array of records');
+          if (typeof msg.payload !== 'object') throw new Error(t('errors.badPayload'));
           file.records.push(msg.payload as EsrRecord);
         }
         // The message carrying parts.count ends the sequence (messages are delivered in order), also when a filter
@@ -138,7 +140,7 @@ export = function register(RED: NodeAPI): void {
         const parts = msg.parts as { id?: string; count?: number } | undefined;
         open.delete(parts?.id ?? '_open'); // a failed file is dropped whole, never produced half-valid
         if (parts?.id && typeof parts.count !== 'number') failed.add(parts.id);
-        node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? 'failed' });
+        node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.failed') });
         done(err);
       });
     });

@@ -1,5 +1,6 @@
 /** The layout a node uses: a built-in id, a trust layout file, or (reading only) detected per file. */
 import { detectLayout, loadLayout, type CompiledLayout } from '../../core/codec';
+import type { Messages } from './messages';
 
 export interface LayoutConfig {
   /** "auto", a built-in id, or "file" */
@@ -8,19 +9,19 @@ export interface LayoutConfig {
 }
 
 /** The fixed layout of a node, or undefined for "auto". Throws LayoutError at deploy for a bad layout file. */
-export function fixedLayout(config: LayoutConfig): CompiledLayout | undefined {
+export function fixedLayout(config: LayoutConfig, t: Messages): CompiledLayout | undefined {
   if (!config.layout || config.layout === 'auto') return undefined;
   if (config.layout === 'file') {
-    if (!config.layoutFile) throw new Error('no layout file is set');
+    if (!config.layoutFile) throw new Error(t('errors.noLayoutFile'));
     return loadLayout(config.layoutFile);
   }
   return loadLayout(config.layout);
 }
 
 /** Detects the layout of one file from its name, else its first line. */
-export function detectFor(fileName: string | undefined, firstBytes: Buffer | undefined): CompiledLayout {
+export function detectFor(fileName: string | undefined, firstBytes: Buffer | undefined, t: Messages): CompiledLayout {
   const firstLine = firstBytes ? firstBytes.subarray(0, 64 * 1024).toString('latin1').split(/[\r\n]/, 1)[0] : undefined;
   const layout = detectLayout(fileName, firstLine);
-  if (!layout) throw new Error(`cannot tell the layout of ${fileName ?? 'the file'} from its name or first line; choose a layout in the node`);
+  if (!layout) throw new Error(t('errors.undetected', { file: fileName ?? t('errors.theFile') }));
   return layout;
 }

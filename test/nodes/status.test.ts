@@ -2,16 +2,18 @@
 import { it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { formatBytes, showSessionStatus } from '../../nodes/shared/status';
-import type { Node, NodeStatus } from '../../nodes/shared/node-red';
+import type { Node, NodeAPI, NodeStatus } from '../../nodes/shared/node-red';
+import { messagesFor } from '../../nodes/shared/messages';
 
 it('shows connecting, connected, transferring with bytes, disconnected and errors', () => {
   const shown: NodeStatus[] = [];
   const node = { status: (s: NodeStatus) => shown.push(s) } as unknown as Node;
-  showSessionStatus(node, { state: 'connecting' });
-  showSessionStatus(node, { state: 'connected' });
-  showSessionStatus(node, { state: 'transferring', operation: 'put', bytes: 5 * 1024 * 1024 + 1 });
-  showSessionStatus(node, { state: 'disconnected' });
-  showSessionStatus(node, { state: 'error', code: 'HOST_KEY_MISMATCH' });
+  const t = messagesFor({ _: (key: string) => key } as unknown as NodeAPI, 'esr-sftp-server');
+  showSessionStatus(node, { state: 'connecting' }, t);
+  showSessionStatus(node, { state: 'connected' }, t);
+  showSessionStatus(node, { state: 'transferring', operation: 'put', bytes: 5 * 1024 * 1024 + 1 }, t);
+  showSessionStatus(node, { state: 'disconnected' }, t);
+  showSessionStatus(node, { state: 'error', code: 'HOST_KEY_MISMATCH' }, t);
   assert.deepEqual(shown, [
     { fill: 'yellow', shape: 'ring', text: 'connecting' },
     { fill: 'green', shape: 'dot', text: 'connected' },
