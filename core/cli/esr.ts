@@ -19,6 +19,7 @@ import {
   type Problem,
   type ReadSummary,
 } from '../codec';
+import { SyntheticTrust, writeGoFiles, type GoSubtype } from '../synthetic';
 
 const USAGE = `Usage:
   esr layouts                                   list the built-in layouts
@@ -29,6 +30,10 @@ const USAGE = `Usage:
   esr write --layout ID|PATH [--eol lf|crlf|cr] [--keep-count]
                                                 JSON records per line on stdin -> file bytes on stdout
                                                 (trailer count recomputed unless --keep-count)
+  esr generate --out DIR [--staff N] [--days N] [--seed N] [--vpd VPD] [--date YYYY-MM-DD] [--subtype GDW|EXP|all]
+                                                a synthetic trust (invented people) as GO files: the full
+                                                file, then one change file per day (default 200 staff,
+                                                0 days, seed 1, VPD 123, 2026-11-20, GDW)
 The layout is detected from the file name or its header when --layout is not given.
 A layout is a built-in id (see "esr layouts") or the path of a trust layout file.`;
 
@@ -45,8 +50,8 @@ interface Args {
   flags: Record<string, string | true>;
 }
 
-const FLAGS_WITH_VALUE = new Set(['layout', 'eol']);
-const FLAGS = new Set(['layout', 'eol', 'lenient', 'json', 'keep-count', 'help']);
+const FLAGS_WITH_VALUE = new Set(['layout', 'eol', 'out', 'staff', 'days', 'seed', 'vpd', 'date', 'subtype']);
+const FLAGS = new Set([...FLAGS_WITH_VALUE, 'lenient', 'json', 'keep-count', 'help']);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -174,6 +179,35 @@ async function write(args: Args, io: Io): Promise<number> {
 
 class InputError extends Error {}
 
+function wholeNumber(args: Args, name: string, dflt: number): number {
+  const v = args.flags[name];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new UsageError(`--${name} must be a whole number`);
+  return Number(v);
+}
+
+async function generate(args: Args, io: Io): Promise<number> {
+  const out = args.flags.out;
+  if (typeof out !== 'string') throw new UsageError('--out DIR is required');
+  const subtype = String(args.flags.subtype ?? 'GDW').toUpperCase();
+  if (!['GDW', 'EXP', 'ALL'].includes(subtype)) throw new UsageError('--subtype must be GDW, EXP or all');
+  let trust: SyntheticTrust;
+  try {
+    trust = new SyntheticTrust({
+      staff: wholeNumber(args, 'staff', 200),
+      seed: wholeNumber(args, 'seed', 1),
+      vpd: args.flags.vpd as string | undefined,
+      date: args.flags.date as string | undefined,
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const subtypes: GoSubtype[] = subtype === 'ALL' ? ['GDW', 'EXP'] : [subtype as GoSubtype];
+  const names = await writeGoFiles(trust, out, { days: wholeNumber(args, 'days', 0), subtypes });
+  for (const name of names) io.stdout.write(`${path.join(out, name)}\n`);
+  return 0;
+}
+
 function layouts(io: Io): number {
   const rows = builtInLayoutIds().map((id) => {
     const l = loadLayout(id).spec;
@@ -205,6 +239,8 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
         return await toJson(args, io);
       case 'write':
         return await write(args, io);
+      case 'generate':
+        return await generate(args, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
