@@ -1,0 +1,103 @@
+/**
+ * The whole demo: a simulated ESR hub (SFTP over a real folder) filled with a synthetic trust's files, stand-ins
+ * for the trust's systems, and Node-RED 5 with the example flows deployed against them. Used by `npm start` and by
+ * the end-to-end tests.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { generateUserKey, startHub, type Hub } from './hub/sftp-hub';
+import { deployExamples, EXAMPLES, startNodeRed, type RunningNodeRed } from './node-red';
+import { FEEDS, ROOT, seedDemo, type Seeded } from './seed';
+import { startStandIns, type StandIns } from './stand-ins';
+
+export interface DemoOptions {
+  /** everything the demo writes goes here (git ignores .demo/) */
+  dir: string;
+  /** the editor's port (npm start: 1880) */
+  port: number;
+  staff?: number;
+  examples?: string[];
+  /** the day the demo plays (default today) */
+  today?: string;
+}
+
+export interface Demo {
+  hub: Hub;
+  hubRoot: string;
+  standIns: StandIns;
+  standInsDir: string;
+  nodeRed: RunningNodeRed;
+  seeded: Seeded;
+  /** where the rostering example writes the roster system's CSV import files */
+  rosterCsvDir: string;
+  stop(): Promise<void>;
+}
+
+/** A key pair kept in the demo folder, so that the hub's fingerprint stays the same from one start to the next. */
+function keyPair(file: string): { privateKey: string; publicKey: string } {
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as { privateKey: string; publicKey: string };
+  const pair = generateUserKey();
+  fs.writeFileSync(file, JSON.stringify(pair), { mode: 0o600 });
+  return pair;
+}
+
+export async function startDemo(options: DemoOptions): Promise<Demo> {
+  const dir = path.resolve(options.dir);
+  const hubRoot = path.join(dir, 'hub');
+  const systems = path.join(dir, 'trust-systems');
+  // Each start plays the same story again: a fresh hub and fresh trust systems (Node-RED's context is kept).
+  fs.rmSync(hubRoot, { recursive: true, force: true });
+  fs.rmSync(systems, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'keys'), { recursive: true });
+  const seeded = await seedDemo(hubRoot, path.join(systems, 'exports'), { staff: options.staff, today: options.today });
+  const user = keyPair(path.join(dir, 'keys', 'demo-user.json'));
+  const host = keyPair(path.join(dir, 'keys', 'demo-hub-host.json'));
+  const hub = await startHub({ root: hubRoot, username: 'esr-demo', authorizedKey: user.publicKey, hostKey: host.privateKey });
+  const standIns = await startStandIns(systems);
+  const rosterCsvDir = path.join(systems, 'roster', 'import');
+  const env: Record<string, string> = {
+    ESR_HUB_HOST: hub.host,
+    ESR_HUB_PORT: String(hub.port),
+    ESR_HUB_USER: 'esr-demo',
+    ESR_HUB_FINGERPRINT: hub.fingerprint,
+    ESR_VPD: seeded.trust.vpd,
+    ESR_ROSTER_FOLDER: FEEDS.rostering,
+    ESR_EXPENSES_FOLDER: FEEDS.expenses,
+    ESR_OH_FOLDER: FEEDS.oh,
+    ROSTER_URL: standIns.url('roster/staff'),
+    ROSTER_CSV_DIR: rosterCsvDir,
+    ROSTER_PAY_CSV: seeded.exports.rosterPay,
+    ROSTER_ABSENCE_CSV: seeded.exports.rosterAbsences,
+    ESR_ABSENCE_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json'),
+    EXPENSES_URL: standIns.url('expenses/staff'),
+    EXPENSE_CLAIMS_CSV: seeded.exports.expenseClaims,
+    OH_STAFF_URL: standIns.url('oh/staff'),
+    OH_CLEARANCE_URL: standIns.url('oh/clearance'),
+    OH_RESULTS_CSV: seeded.exports.ohResults,
+    OH_OUTBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-outbound.example.json'),
+    OH_INBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-inbound.example.json'),
+  };
+  let nodeRed: RunningNodeRed | undefined;
+  try {
+    nodeRed = await startNodeRed(path.join(dir, 'node-red'), options.port, env);
+    await deployExamples(nodeRed.url, { privateKey: user.privateKey }, options.examples ?? EXAMPLES);
+  } catch (err) {
+    await nodeRed?.stop();
+    await Promise.all([hub.close(), standIns.close()]);
+    throw err;
+  }
+  const running = nodeRed;
+  return {
+    hub,
+    hubRoot,
+    standIns,
+    standInsDir: systems,
+    nodeRed: running,
+    seeded,
+    rosterCsvDir,
+    stop: async () => {
+      await running.stop();
+      await Promise.all([hub.close(), standIns.close()]);
+    },
+  };
+}

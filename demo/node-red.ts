@@ -1,0 +1,79 @@
+/**
+ * Runs Node-RED 5 for the demo: a user directory with this working tree installed as the pack (a link), the
+ * example flows deployed through the admin API, with the hub's key put into the server node's credentials.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ROOT } from './seed';
+
+export const EXAMPLES = ['rostering.json', 'expenses.json', 'occupational-health.json'];
+
+export interface RunningNodeRed {
+  url: string;
+  process: ChildProcess;
+  /** what Node-RED printed (to show when it fails to start) */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function startNodeRed(userDir: string, port: number, env: Record<string, string>): Promise<RunningNodeRed> {
+  fs.mkdirSync(path.join(userDir, 'node_modules', '@esrflow'), { recursive: true });
+  const link = path.join(userDir, 'node_modules', '@esrflow', 'node-red-esr');
+  if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, 'dir');
+  fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'esr-demo', private: true, dependencies: { '@esrflow/node-red-esr': 'file:' + ROOT } }, null, 2));
+  const settings = {
+    uiHost: '127.0.0.1',
+    uiPort: port,
+    flowFile: 'flows.json',
+    // A demo secret for a demo key: a real installation sets its own (see the README's security section).
+    credentialSecret: 'esr-demo-only',
+    // Sequence numbers survive restarts, as they must for real files.
+    contextStorage: { default: { module: 'localfilesystem' } },
+    logging: { console: { level: 'info' } },
+    editorTheme: { tours: false },
+    telemetry: { enabled: false },
+  };
+  fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+  const child = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d));
+  child.stderr!.on('data', (d: Buffer) => (output += d));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`Node-RED stopped while starting:\n${output}`);
+    if (await fetch(`${url}/settings`).then((r) => r.ok, () => false)) break;
+    if (i > 600) throw new Error(`Node-RED did not start within a minute:\n${output}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    process: child,
+    log: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Deploys the example flows (one tab each, one shared "ESR hub" server node) with the hub credentials. */
+export async function deployExamples(url: string, credentials: Record<string, string>, examples = EXAMPLES): Promise<void> {
+  const nodes = new Map<string, Record<string, unknown>>();
+  for (const file of examples) {
+    for (const node of JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8')) as Record<string, unknown>[]) nodes.set(node.id as string, node);
+  }
+  const server = nodes.get('esr-hub');
+  if (server) server.credentials = credentials;
+  const res = await fetch(`${url}/flows`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full', 'Node-RED-API-Version': 'v1' },
+    body: JSON.stringify([...nodes.values()]),
+  });
+  if (!res.ok) throw new Error(`deploying the examples failed: ${res.status} ${await res.text()}`);
+}
