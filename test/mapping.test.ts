@@ -68,6 +68,11 @@ describe('mapping', () => {
     assert.deepEqual(m.map({ a: '\tx', b: '\rx', c: '-', d: 'plain' }), { a: "'\tx", b: "'\rx", c: "'-", d: 'plain' });
   });
 
+  it('accepts field keys that start with a digit, as layouts make them (3rd Party System Reference)', () => {
+    const m = compileMapping({ rules: [{ target: '3rdPartySystemReference', template: '{{id}}' }, { target: 'a.2nd', template: '{{id}}' }] });
+    assert.deepEqual(m.map({ id: 'R1' }), { '3rdPartySystemReference': 'R1', a: { '2nd': 'R1' } });
+  });
+
   it('checks templates, targets and lookups when it is built', () => {
     assert.throws(() => compileMapping({ rules: [{ target: 'a', template: '{{#upper}}x' }] }), /rule 1 \(a\): the template does not parse/);
     assert.throws(() => compileMapping({ rules: [{ target: 'a', template: '{{#lookup.nope}}x{{/lookup.nope}}' }] }), /rule 1 \(a\): lookup table "nope" is not defined/);

@@ -48,7 +48,7 @@ export class MappingError extends Error {
 type Token = [string, string, number, number, Token[]?, number?];
 
 const NO_ESCAPE = { escape: (s: string) => s };
-const TARGET = /^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$/;
+const TARGET = /^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)*$/;
 /** Property names that would reach Object.prototype instead of the output. */
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 const HELPER_NAMES = [...Object.keys(TEXT_HELPERS), ...Object.keys(SIZED_HELPERS), 'lookup'];
