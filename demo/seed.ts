@@ -21,7 +21,8 @@ export interface Seeded {
   rows: { rosterPay: number; rosterAbsences: number; expenseClaims: number; ohResults: number };
 }
 
-const csv = (rows: (string | number)[][]) => rows.map((r) => r.join(',')).join('\r\n') + '\r\n';
+const cell = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
+const csv = (rows: (string | number)[][]) => rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 
 /** The full file is dated two days ago and each day since has a change file, so the demo starts with three files. */
 export async function seedDemo(hubRoot: string, exportsDir: string, options: { staff?: number; seed?: number; today?: string } = {}): Promise<Seeded> {
