@@ -1,0 +1,128 @@
+/**
+ * End to end: the demo (simulated hub, synthetic trust, stand-in trust systems, a real Node-RED 5 process) with
+ * every example flow deployed. Checks what each example delivers: record counts, a known person's fields, and
+ * the bytes of the files sent to ESR, read back with the codec.
+ */
+import { describe, it, before, after } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadLayout, readAll, type EsrRecord } from '../../core/codec';
+import { startDemo, type Demo } from '../../demo/demo';
+import { freePort } from '../support/sshd';
+import { NODE_RED_SKIP, waitFor } from '../support/node-red';
+
+const MINUTE = 60_000;
+const isoToDmy = (iso: string) => iso.split('-').reverse().join('/');
+
+/** The TA_ name parts the examples compute: tax year and period from today (the tax year starts on 6 April). */
+function taPeriod(now = new Date()): string {
+  const y = now.getUTCFullYear();
+  const m = now.getUTCMonth() + 1;
+  const after = m > 4 || (m === 4 && now.getUTCDate() >= 6);
+  return `MN${String((after ? y + 1 : y) % 100).padStart(2, '0')}${String(after ? m - 3 : m + 8).padStart(2, '0')}`;
+}
+
+describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () => {
+  let demo: Demo;
+  const files = (dir: string, re: RegExp) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => re.test(n)).sort() : []);
+  const inFolder = () => path.join(demo.hubRoot, 'In');
+
+  before(async () => {
+    demo = await startDemo({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-demo-')), port: await freePort(), staff: 120 });
+  });
+  after(async () => {
+    await demo?.stop();
+  });
+
+  it('rostering: every GO file becomes a roster CSV import file and an API post, then is archived', async () => {
+    const names = demo.seeded.goFiles.rostering;
+    await waitFor(() => files(path.join(demo.hubRoot, 'Out', 'rostering', 'archive'), /\.DAT$/).length === names.length, MINUTE);
+    assert.deepEqual(files(demo.rosterCsvDir, /\.csv$/), names.map((n) => `staff-${n.replace('.DAT', '.csv')}`).sort());
+    const fullCsv = fs.readFileSync(path.join(demo.rosterCsvDir, `staff-${names[0].replace('.DAT', '.csv')}`), 'utf8').trim().split(/\r?\n/);
+    assert.equal(fullCsv.length, 1 + 120, 'a header and a row per person');
+    const known = [...demo.seeded.trust.fullStaff()][0];
+    const row = fullCsv.find((l) => l.startsWith(`${known.employeeNumber},`))!;
+    assert.equal(row, [known.employeeNumber, known.lastName, known.firstName, isoToDmy(known.dateOfBirth), row.split(',')[4], known.assignments[0].assignmentNumber, known.assignments[0].job.job, known.assignments[0].job.grade, `O${known.assignments[0].unit}`, String(known.assignments[0].hours), isoToDmy(known.hireDate), ''].join(','));
+    const posts = demo.standIns.received('roster/staff') as Record<string, string>[][];
+    assert.equal(posts.length, names.length);
+    const changes = [1, 2].map((d) => demo.seeded.trust.changesOn(d));
+    const changed = (c: (typeof changes)[number]) => c.joiners.length + c.leavers.length + c.changed.length;
+    assert.deepEqual(posts.map((p) => p.length).sort((a, b) => a - b), [changed(changes[0]), changed(changes[1]), 120].sort((a, b) => a - b));
+    const leaver = changes[0].leavers[0];
+    assert.equal(posts.flat().find((p) => p.staffNumber === leaver.employeeNumber)?.leavingDate, isoToDmy(leaver.terminationDate!));
+  });
+
+  it('rostering: pay variations arrive in In/ as a TA_ file and absences as a file in the trust layout', async () => {
+    await waitFor(() => files(inFolder(), /^TA_/).length === 2 && files(inFolder(), /^ABS_/).length === 1, MINUTE);
+    const ta = await Promise.all(files(inFolder(), /^TA_/).map(async (n) => ({ name: n, ...(await readAll(loadLayout('ta'), path.join(inFolder(), n))) })));
+    for (const t of ta) {
+      assert.match(t.name, new RegExp(`^TA_123_SEL_${taPeriod()}_\\d{8}\\.DAT$`));
+      assert.equal(t.summary.errorCount, 0);
+    }
+    const roster = ta.find((t) => t.records.some((r) => r.elementName === 'Overtime Time and a Half'))!;
+    assert.ok(roster, 'the roster TA_ file');
+    const rows = roster.records.filter((r) => r.recordType === 'ATT');
+    assert.equal(rows.length, demo.seeded.rows.rosterPay);
+    const firstPay = fs.readFileSync(demo.seeded.exports.rosterPay, 'utf8').split('\r\n')[1].split(',');
+    assert.equal(rows[0].assignmentNumber, firstPay[0]);
+    assert.equal(rows[0].inputValue1Value, firstPay[3]);
+    const bytes = fs.readFileSync(path.join(inFolder(), roster.name));
+    assert.ok(bytes.includes(Buffer.from('\r')) && !bytes.includes(Buffer.from('\n')), 'bare CR line endings');
+    assert.ok(bytes.toString('latin1').endsWith(`FTR,${rows.length},0`));
+
+    const [abs] = files(inFolder(), /^ABS_/);
+    const absences = await readAll(loadLayout(path.join(__dirname, '..', '..', '..', 'examples', 'layouts', 'absence-inbound.example.json')), path.join(inFolder(), abs));
+    assert.equal(absences.summary.errorCount, 0);
+    const aba = absences.records.filter((r) => r.recordType === 'ABA');
+    assert.equal(aba.length, demo.seeded.rows.rosterAbsences);
+    assert.equal(aba[0].absenceReason, 'S13 Cold, Cough, Flu - Influenza');
+    assert.equal(aba[0]['3rdPartySystemReference'], aba[0].absenceAttendanceId);
+  });
+
+  it('expenses: people with address and car reach the expenses system; mileage and fares go back as a TA_ file', async () => {
+    await waitFor(() => demo.standIns.received('expenses/staff').length === 3, MINUTE);
+    const people = (demo.standIns.received('expenses/staff') as Record<string, string>[][]).flat();
+    const withCar = [...demo.seeded.trust.fullStaff()].find((p) => p.vehicle)!;
+    const got = people.find((p) => p.employeeNumber === withCar.employeeNumber)!;
+    assert.deepEqual([got.surname, got.homeAddress, got.postcode, got.vehicleRegistration, got.engineCc], [withCar.lastName, withCar.address.line1, withCar.address.postcode, withCar.vehicle!.registration, withCar.vehicle!.engineCc]);
+    await waitFor(() => files(inFolder(), /^TA_/).length === 2, MINUTE);
+    const all: EsrRecord[] = [];
+    for (const n of files(inFolder(), /^TA_/)) all.push(...(await readAll(loadLayout('ta'), path.join(inFolder(), n))).records);
+    const claims = all.filter((r) => r.elementName === 'Business Miles NR NHS' || r.elementName === 'Expenses NR NP NHS');
+    assert.equal(claims.length, demo.seeded.rows.expenseClaims);
+    const mileage = claims.find((r) => r.elementName === 'Business Miles NR NHS')!;
+    assert.equal(mileage.inputValue1Name, 'Claim Start Date');
+    assert.match(String(mileage.inputValue1Value), /^\d{2}-[A-Z][a-z]{2}-\d{4}$/);
+    assert.equal(mileage.inputValue2Name, 'Claimed Mileage');
+  });
+
+  it('occupational health: starters, leavers and movers; clearance records in; results out in the trust layout', async () => {
+    await waitFor(() => demo.standIns.received('oh/staff').length === 3 && demo.standIns.received('oh/clearance').length === 1, MINUTE);
+    const staff = (demo.standIns.received('oh/staff') as Record<string, string>[][]).flat();
+    const day1 = demo.seeded.trust.changesOn(1);
+    const event = (id: string) => staff.filter((p) => p.personId === id).map((p) => p.event);
+    assert.equal(staff.filter((p) => p.event === 'current').length, 120);
+    assert.ok(event(day1.joiners[0].personId).includes('starter'));
+    assert.ok(event(day1.leavers[0].personId).includes('leaver'));
+    assert.ok(event(day1.changed[0].person.personId).includes('mover'));
+    const clearance = demo.standIns.received('oh/clearance')[0] as Record<string, string>[];
+    assert.equal(clearance.filter((r) => r.kind === 'IMM').length, Math.floor(120 / 5));
+    assert.equal(clearance.filter((r) => r.kind === 'ASM').length, Math.floor(120 / 7));
+    await waitFor(() => files(inFolder(), /^OHI_/).length === 1, MINUTE);
+    const results = await readAll(loadLayout(path.join(__dirname, '..', '..', '..', 'examples', 'layouts', 'oh-inbound.example.json')), path.join(inFolder(), files(inFolder(), /^OHI_/)[0]));
+    assert.equal(results.summary.errorCount, 0);
+    assert.equal(results.records.filter((r) => r.recordType === 'IMM' || r.recordType === 'ASM').length, demo.seeded.rows.ohResults);
+  });
+
+  it('a file the roster system refuses goes to the error folder, not the archive', async () => {
+    const name = 'GO_123_GDW_GOC_20991231_00000099.DAT';
+    const source = path.join(demo.hubRoot, 'Out', 'rostering', 'archive', demo.seeded.goFiles.rostering[1]);
+    const text = fs.readFileSync(source, 'latin1').replace(demo.seeded.goFiles.rostering[1], name);
+    demo.standIns.refuse('roster/staff');
+    fs.writeFileSync(path.join(demo.hubRoot, 'Out', 'rostering', name), Buffer.from(text, 'latin1'));
+    await waitFor(() => fs.existsSync(path.join(demo.hubRoot, 'Out', 'rostering', 'error', name)), MINUTE);
+    assert.ok(!fs.existsSync(path.join(demo.hubRoot, 'Out', 'rostering', 'archive', name)));
+  });
+});
