@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { generateUserKey, startHub, type Hub } from './hub/sftp-hub';
 import { deployExamples, EXAMPLES, startNodeRed, type RunningNodeRed } from './node-red';
 import { FEEDS, ROOT, seedDemo, type Seeded } from './seed';
-import { startStandIns, type StandIns } from './stand-ins';
+import { startStandIns, type StandIns, type System } from './stand-ins';
 
 export interface DemoOptions {
   /** everything the demo writes goes here (git ignores .demo/) */
@@ -41,6 +41,32 @@ function keyPair(file: string): { privateKey: string; publicKey: string } {
   return pair;
 }
 
+/** The environment the example flows read: where the hub is, its folders, the trust systems and their exports. */
+export function exampleEnv(hub: { host: string; port: number; username: string; fingerprint: string }, seeded: Seeded, url: (system: System) => string, rosterCsvDir: string): Record<string, string> {
+  return {
+    ESR_HUB_HOST: hub.host,
+    ESR_HUB_PORT: String(hub.port),
+    ESR_HUB_USER: hub.username,
+    ESR_HUB_FINGERPRINT: hub.fingerprint,
+    ESR_VPD: seeded.trust.vpd,
+    ESR_ROSTER_FOLDER: FEEDS.rostering,
+    ESR_EXPENSES_FOLDER: FEEDS.expenses,
+    ESR_OH_FOLDER: FEEDS.oh,
+    ROSTER_URL: url('roster/staff'),
+    ROSTER_CSV_DIR: rosterCsvDir,
+    ROSTER_PAY_CSV: seeded.exports.rosterPay,
+    ROSTER_ABSENCE_CSV: seeded.exports.rosterAbsences,
+    ESR_ABSENCE_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json'),
+    EXPENSES_URL: url('expenses/staff'),
+    EXPENSE_CLAIMS_CSV: seeded.exports.expenseClaims,
+    OH_STAFF_URL: url('oh/staff'),
+    OH_CLEARANCE_URL: url('oh/clearance'),
+    OH_RESULTS_CSV: seeded.exports.ohResults,
+    OH_OUTBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-outbound.example.json'),
+    OH_INBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-inbound.example.json'),
+  };
+}
+
 export async function startDemo(options: DemoOptions): Promise<Demo> {
   const dir = path.resolve(options.dir);
   const hubRoot = path.join(dir, 'hub');
@@ -55,28 +81,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const hub = await startHub({ root: hubRoot, username: 'esr-demo', authorizedKey: user.publicKey, hostKey: host.privateKey });
   const standIns = await startStandIns(systems);
   const rosterCsvDir = path.join(systems, 'roster', 'import');
-  const env: Record<string, string> = {
-    ESR_HUB_HOST: hub.host,
-    ESR_HUB_PORT: String(hub.port),
-    ESR_HUB_USER: 'esr-demo',
-    ESR_HUB_FINGERPRINT: hub.fingerprint,
-    ESR_VPD: seeded.trust.vpd,
-    ESR_ROSTER_FOLDER: FEEDS.rostering,
-    ESR_EXPENSES_FOLDER: FEEDS.expenses,
-    ESR_OH_FOLDER: FEEDS.oh,
-    ROSTER_URL: standIns.url('roster/staff'),
-    ROSTER_CSV_DIR: rosterCsvDir,
-    ROSTER_PAY_CSV: seeded.exports.rosterPay,
-    ROSTER_ABSENCE_CSV: seeded.exports.rosterAbsences,
-    ESR_ABSENCE_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json'),
-    EXPENSES_URL: standIns.url('expenses/staff'),
-    EXPENSE_CLAIMS_CSV: seeded.exports.expenseClaims,
-    OH_STAFF_URL: standIns.url('oh/staff'),
-    OH_CLEARANCE_URL: standIns.url('oh/clearance'),
-    OH_RESULTS_CSV: seeded.exports.ohResults,
-    OH_OUTBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-outbound.example.json'),
-    OH_INBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-inbound.example.json'),
-  };
+  const env = exampleEnv({ host: hub.host, port: hub.port, username: 'esr-demo', fingerprint: hub.fingerprint }, seeded, (system) => standIns.url(system), rosterCsvDir);
   let nodeRed: RunningNodeRed | undefined;
   try {
     nodeRed = await startNodeRed(path.join(dir, 'node-red'), options.port, env);

@@ -88,11 +88,16 @@ export = function register(RED: NodeAPI): void {
       esrClaim: { node: node.id, ...claim } satisfies ClaimTicket,
     });
 
+    // A poll cut short by a redeploy (its connection closes) is not an error: its claims are recovered at the next start.
+    const report = (err: unknown, msg: NodeMessage) => {
+      if (!closing) node.error(err, msg);
+    };
+
     const pollOnce = async (): Promise<void> => {
       if (!poller) return;
       if (config.output === 'stream') {
         const { claims, errors } = await poller.poll();
-        for (const error of errors) node.error(error, { topic: 'esr-sftp-in' });
+        for (const error of errors) report(error, { topic: 'esr-sftp-in' });
         for (const claim of claims) {
           try {
             // The connection is held until the flow has read the stream (or the inactivity timeout ends it);
@@ -103,7 +108,7 @@ export = function register(RED: NodeAPI): void {
             });
           } catch (err) {
             await poller.release(claim).catch(() => undefined);
-            node.error(err, { topic: 'esr-sftp-in', filename: claim.name });
+            report(err, { topic: 'esr-sftp-in', filename: claim.name });
           }
         }
         return;
@@ -111,7 +116,7 @@ export = function register(RED: NodeAPI): void {
       const { files, errors } = await poller.takeFiles();
       for (const { claim, content } of files) node.send(messageFor(claim, content));
       // Errors go to Catch nodes with a message that has no claim: wired back, it is ignored (no loop).
-      for (const { claim, error } of errors) node.error(error, { topic: 'esr-sftp-in', filename: claim?.name });
+      for (const { claim, error } of errors) report(error, { topic: 'esr-sftp-in', filename: claim?.name });
     };
 
     const schedule = () => {
@@ -121,7 +126,7 @@ export = function register(RED: NodeAPI): void {
     const tick = () => {
       if (polling || closing) return;
       polling = pollOnce()
-        .catch((err) => node.error(err, { topic: 'esr-sftp-in' }))
+        .catch((err) => report(err, { topic: 'esr-sftp-in' }))
         .finally(() => {
           polling = undefined;
           schedule();

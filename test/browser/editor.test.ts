@@ -12,6 +12,8 @@ import * as http from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { freePort } from '../support/sshd';
 import { ROOT } from '../helpers';
+import { exampleEnv } from '../../demo/demo';
+import { seedDemo } from '../../demo/seed';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 const SKIP = CHROMIUM ? false : 'skipped: Debian chromium is not installed (.ci/run installs it)';
@@ -45,7 +47,10 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
       path.join(userDir, 'settings.js'),
       `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false }, telemetry: { enabled: false } })};`,
     );
-    const env = { ...process.env, ESR_HUB_HOST: '127.0.0.1', ESR_HUB_PORT: '1', ESR_HUB_USER: 'demo', ESR_HUB_FINGERPRINT: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', ESR_VPD: '123', ROSTER_URL: 'http://127.0.0.1:1/' };
+    // The examples' environment as the demo sets it, with a hub and trust systems that are not there.
+    const seeded = await seedDemo(path.join(userDir, 'hub'), path.join(userDir, 'exports'), { staff: 10 });
+    const hub = { host: '127.0.0.1', port: 1, username: 'demo', fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
+    const env = { ...process.env, ...exampleEnv(hub, seeded, (system) => `http://127.0.0.1:1/${system}`, path.join(userDir, 'roster')) };
     red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     red.stdout!.on('data', (d: Buffer) => (log += d));
     red.stderr!.on('data', (d: Buffer) => (log += d));
@@ -150,16 +155,16 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
       if (example.startsWith('rostering')) {
         await page.evaluate(() => {
           const RED = (globalThis as any).RED;
-          const tab = RED.nodes.getWorkspaceOrder().map((id: string) => RED.nodes.workspace(id)).find((w: { label: string }) => /rostering/.test(w.label));
+          const tab = RED.nodes.getWorkspaceOrder().map((id: string) => RED.nodes.workspace(id)).find((w: { label: string }) => /rostering/i.test(w.label));
           if (tab) RED.workspaces.show(tab.id);
         });
+        // The hub is not there: hide the connection errors (the picture is of the flow) and the sidebar, in a wide window.
+        await page.setViewportSize({ width: 1800, height: 760 });
+        const hideStatus = await page.addStyleTag({ content: '.red-ui-flow-node-status-group { display: none !important; }' });
         await page.evaluate(() => {
           const RED = (globalThis as any).RED;
           (globalThis as any).$('.red-ui-notification').remove();
-          void RED;
-          const $ = (globalThis as any).$;
-          $('#red-ui-sidebar, #red-ui-sidebar-separator').hide();
-          $('#red-ui-workspace').css('right', '0px');
+          RED.actions.invoke('core:toggle-sidebar', false);
         });
         await page.waitForTimeout(700);
         // ESR_SCREENSHOT_DIR=docs/images refreshes the README's picture; by default the test leaves the sources alone.
@@ -167,6 +172,9 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
         fs.mkdirSync(dir, { recursive: true });
         await page.locator('#red-ui-workspace-chart').screenshot({ path: path.join(dir, 'example-flow.png') });
         assert.ok(fs.statSync(path.join(dir, 'example-flow.png')).size > 10_000);
+        await hideStatus.evaluate((el) => (el as unknown as { remove(): void }).remove());
+        await page.evaluate(() => (globalThis as any).RED.actions.invoke('core:toggle-sidebar', true));
+        await page.setViewportSize({ width: 1400, height: 900 });
       }
     });
   }

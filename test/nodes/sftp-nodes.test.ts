@@ -247,6 +247,27 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     assert.ok(!all.includes(sshd.passphrase) && !all.includes('PRIVATE KEY'), 'no secret in the runtime log');
   });
 
+  it('a poll cut short by a redeploy is not reported as an error (the node is closing)', async () => {
+    const folder = fresh();
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'buffer', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'archive', claimTimeoutMin: 10, maxAttempts: 3, wires: [[]] },
+    ];
+    await helper.load([serverNode, inNode], onTab(flow), credentials());
+    await waitFor(() => proxy.openConnections() === 1);
+    await new Promise((r) => setTimeout(r, 300)); // the first poll has finished
+    proxy.blackhole(true);
+    (helper.getNode('in') as RedNode).receive({ topic: 'poll' }); // a poll that hangs until the connection closes
+    await new Promise((r) => setTimeout(r, 200));
+    const errorsBefore = helper.log().args.filter((a: any[]) => a[0]?.level === 20 && a[0]?.type === 'esr-sftp-in').length;
+    // A full redeploy of a flow without the poller (the log is still captured, unlike after unload()).
+    await (helper as unknown as { setFlows(f: FlowNode[], type: string, c: unknown): Promise<void> }).setFlows(onTab([server()]), 'full', credentials());
+    proxy.blackhole(false);
+    await new Promise((r) => setTimeout(r, 300));
+    const errors = helper.log().args.filter((a: any[]) => a[0]?.level === 20 && a[0]?.type === 'esr-sftp-in');
+    assert.equal(errors.length, errorsBefore, JSON.stringify(errors.slice(errorsBefore).map((a: any[]) => a[0].msg?.message ?? a[0].msg)));
+  });
+
   it('"test connection" reports the fingerprint so that it can be pinned, using stored credentials', async () => {
     await helper.load([serverNode], onTab([server()]), credentials());
     const res = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: proxy.port, username: sshd.username, root: sshd.root, hostFingerprint: '', credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
