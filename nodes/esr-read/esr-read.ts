@@ -193,6 +193,9 @@ export = function register(RED: NodeAPI): void {
       if (mode === 'file' && failing.length === 0) await out(all, 'file');
       if (held) {
         (held.parts as { count?: number }).count = index;
+        // A failed file must not be completed downstream: msg.reset makes a join drop the parts it holds (and
+        // esr-write the file it is building) instead of sending a file that is only partly there.
+        if (failing.length) held.reset = true;
         send([held, null, null]);
       }
       // The summary carries the input message, so that it can confirm the file to esr-sftp-in; a file that failed

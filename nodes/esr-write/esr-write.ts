@@ -122,6 +122,11 @@ export = function register(RED: NodeAPI): void {
           if (typeof parts.count === 'number') failed.delete(parts.id);
           return;
         }
+        if (msg.reset !== undefined) {
+          // The sequence's source failed (esr-read sets msg.reset on the last message of a bad file): no file.
+          open.delete(key);
+          return;
+        }
         let file = open.get(key);
         if (!file) open.set(key, (file = { first: msg, records: [] }));
         if (Array.isArray(msg.payload)) file.records.push(...(msg.payload as EsrRecord[])); // a batch of a sequence

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { loadLayout, readAll } from '../../core/codec';
 import { goFile, goLine } from '../helpers';
 import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
-import { NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode, type RedNode } from '../support/node-red';
+import { NODE_RED_SKIP, coreNode, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode, type RedNode } from '../support/node-red';
 
 const readNode = nodeFile('esr-read');
 const mapNode = nodeFile('esr-map');
@@ -167,6 +167,36 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     await waitFor(() => caught.length === 1);
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(records, [], 'nothing of a file cut short');
+  });
+
+  it('a file that fails at its end ends its sequence with msg.reset: a join drops what it holds, esr-write makes no file', async () => {
+    const flow: FlowNode[] = [
+      { id: 'read', type: 'esr-read', layout: 'go-gdw', lenient: false, input: 'payload', mode: 'record', filename: 'filename', filenameType: 'msg', wires: [['map', 'join', 'records'], [], []] },
+      { id: 'map', type: 'esr-map', recordTypes: 'ASA', rules: [{ target: 'recordType', template: 'ATT' }, { target: 'effectiveDate', template: '2026-11-20' }, { target: 'assignmentNumber', template: '{{assignmentNumber}}' }, { target: 'elementName', template: 'Overtime' }], wires: [['write']] },
+      { id: 'write', type: 'esr-write', layout: 'ta', vpd: '555', vpdType: 'str', nameParts: '{"sourceSystem":"SEL","periodType":"M","periodRun":"N","taxYear":"27","taxPeriod":"08"}', namePartsType: 'json', header: '{}', headerType: 'json', wires: [['file'], []] },
+      { id: 'join', type: 'join', mode: 'auto', build: 'object', property: 'payload', propertyType: 'msg', key: 'topic', joiner: '\\n', joinerType: 'str', timeout: '', count: '', wires: [['joined']] },
+      { id: 'records', type: 'helper' },
+      { id: 'file', type: 'helper' },
+      { id: 'joined', type: 'helper' },
+      { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    ];
+    await helper.load([readNode, mapNode, writeNode, coreNode('sequence/17-split.js')], onTab(flow));
+    const [records, files, joined, caught] = [collect('records'), collect('file'), collect('joined'), collect('caught')];
+    const cut = FILE.slice(0, FILE.indexOf('TRL'));
+    (helper.getNode('read') as RedNode).receive({ payload: Buffer.from(cut, 'latin1'), filename: NAME });
+    await waitFor(() => caught.length === 1);
+    await new Promise((r) => setTimeout(r, 200));
+    const last = records[records.length - 1];
+    assert.equal(last.parts.count, records.length);
+    assert.equal(last.reset, true, 'the last message tells a join to drop the file');
+    assert.equal(records.slice(0, -1).filter((m) => 'reset' in m).length, 0);
+    assert.deepEqual(joined, [], 'the join sent nothing of the failed file');
+    assert.deepEqual(files, [], 'no TA file from a failed file');
+    // The next, sound file goes through whole.
+    (helper.getNode('read') as RedNode).receive({ payload: Buffer.from(FILE, 'latin1'), filename: NAME });
+    await waitFor(() => joined.length === 1 && files.length === 1);
+    assert.ok(Object.keys((joined[0] as Record<string, any>).payload).length > 0);
   });
 
   it('record messages filtered by esr-map still close esr-write\'s file', async () => {

@@ -1,4 +1,5 @@
 /** node-red-node-test-helper set up for these tests: a real Node-RED runtime, with the pack's compiled nodes. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -39,6 +40,14 @@ export function onTab(nodes: FlowNode[]): FlowNode[] {
 export function nodeFile(name: string): unknown {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(path.join(__dirname, '..', '..', 'nodes', name, `${name}.js`));
+}
+
+/** A core node module of the Node-RED runtime under test (node-red-4 keeps its own @node-red packages). */
+export function coreNode(file: string): unknown {
+  const base = path.dirname(require.resolve(`${NODE_RED_PACKAGE}/package.json`));
+  const nested = path.join(base, 'node_modules', '@node-red', 'nodes', 'core', file);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(fs.existsSync(nested) ? nested : path.join(base, '..', '@node-red', 'nodes', 'core', file));
 }
 
 export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
