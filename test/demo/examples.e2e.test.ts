@@ -116,6 +116,18 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     assert.equal(results.records.filter((r) => r.recordType === 'IMM' || r.recordType === 'ASM').length, demo.seeded.rows.ohResults);
   });
 
+  it('a file cut short goes to the error folder, and nothing of it reaches the roster system', async () => {
+    const name = 'GO_123_GDW_GOC_20991230_00000098.DAT';
+    const source = path.join(demo.hubRoot, 'Out', 'rostering', 'archive', demo.seeded.goFiles.rostering[1]);
+    const text = fs.readFileSync(source, 'latin1').replace(demo.seeded.goFiles.rostering[1], name);
+    const posts = demo.standIns.received('roster/staff').length;
+    fs.writeFileSync(path.join(demo.hubRoot, 'Out', 'rostering', name), Buffer.from(text.slice(0, text.indexOf('TRL~')), 'latin1'));
+    await waitFor(() => fs.existsSync(path.join(demo.hubRoot, 'Out', 'rostering', 'error', name)), MINUTE);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(demo.standIns.received('roster/staff').length, posts, 'nothing posted');
+    assert.ok(!fs.existsSync(path.join(demo.rosterCsvDir, `staff-${name.replace('.DAT', '.csv')}`)), 'no import file');
+  });
+
   it('a file the roster system refuses goes to the error folder, not the archive', async () => {
     const name = 'GO_123_GDW_GOC_20991231_00000099.DAT';
     const source = path.join(demo.hubRoot, 'Out', 'rostering', 'archive', demo.seeded.goFiles.rostering[1]);
