@@ -14,16 +14,8 @@ export function sample(name: string): string {
   return path.join(SAMPLES_DIR, name);
 }
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** Seeded random numbers for property and fuzz tests (the synthetic trust's generator). */
+export { random as rng } from '../core/synthetic/random';
 
 export async function read(layoutId: string, input: string | Buffer, options: ReadOptions = {}) {
   return readAll(loadLayout(layoutId), typeof input === 'string' && !fs.existsSync(input) ? Buffer.from(input, 'latin1') : input, options);
