@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadLayout, writeToBuffer, buildFileName, type EsrRecord } from '../core/codec';
-import { SyntheticTrust, writeGoFiles, type Person } from '../core/synthetic';
+import { SyntheticTrust, writeGoFiles } from '../core/synthetic';
 
 export const ROOT = path.join(__dirname, '..', '..');
 
@@ -74,7 +74,7 @@ async function writeOhFile(trust: SyntheticTrust, dir: string, today: string): P
   const name = buildFileName(layout, { vpd: trust.vpd, date: today, sequence: 1 });
   const records: EsrRecord[] = [];
   const stamp = `${today}T01:00:00`;
-  for (const p of trust.fullStaff() as Iterable<Person>) {
+  for (const p of trust.fullStaff()) {
     if (p.index % 5 === 0) records.push({ recordType: 'IMM', personId: p.personId, immunisationId: `I${p.personId}`, employeeNumber: p.employeeNumber, immunisationType: 'Hepatitis B', dose: '3', dateGiven: p.hireDate, status: 'Complete', lastUpdateDate: stamp });
     if (p.index % 7 === 0) records.push({ recordType: 'ASM', personId: p.personId, assessmentId: `A${p.personId}`, employeeNumber: p.employeeNumber, assessmentType: 'Pre-placement', outcome: 'Fit', assessmentDate: p.hireDate, lastUpdateDate: stamp });
   }

@@ -13,6 +13,9 @@ import type { SyntheticTrust } from './trust';
 export type GoSubtype = 'GDW' | 'EXP';
 
 const layoutId = (subtype: GoSubtype) => (subtype === 'GDW' ? 'go-gdw' : 'go-exp');
+const JOB_LIST = [...JOBS];
+/** One position per ward and job. */
+const positionId = (unit: number, job: number) => `P${unit}-${job}`;
 
 /** The file name of the full file (day 0) or of day `day`'s change file; sequences count from 1 at the full file. */
 export function goFileName(trust: SyntheticTrust, subtype: GoSubtype, day: number): string {
@@ -42,10 +45,16 @@ function header(trust: SyntheticTrust, subtype: GoSubtype, day: number): EsrReco
 function* referenceRecords(trust: SyntheticTrust, subtype: GoSubtype, stamp: string): Generator<EsrRecord> {
   const exp = subtype === 'EXP';
   for (let u = 0; u < trust.units; u++) {
-    yield { recordType: 'LCA', locationId: `L${u}`, locationCode: `${trust.vpd} L${u}`, locationDescription: `Ward ${u + 1}, "Main" Building`, assignmentAddress1stLine: 'Beckett Street', town: 'Leeds', postcode: 'LS9 7TF', country: 'GB', lastUpdateDate: stamp };
+    yield {
+      recordType: 'LCA', locationId: `L${u}`, locationCode: `${trust.vpd} L${u}`, locationDescription: `Ward ${u + 1}, "Main" Building`,
+      assignmentAddress1stLine: 'Beckett Street', town: 'Leeds', postcode: 'LS9 7TF', country: 'GB', lastUpdateDate: stamp,
+    };
   }
   for (let u = 0; u < trust.units; u++) {
-    const org = { recordType: 'ORA', organisationId: `O${u}`, effectiveFromDate: '2001-04-01', hierarchyVersionId: '1', defaultCostCentre: `${trust.vpd}C${u}`, locationId: `L${u}`, lastUpdateDate: stamp, costCentreDescription: `Ward ${u + 1}` };
+    const org = {
+      recordType: 'ORA', organisationId: `O${u}`, effectiveFromDate: '2001-04-01', hierarchyVersionId: '1', defaultCostCentre: `${trust.vpd}C${u}`,
+      locationId: `L${u}`, lastUpdateDate: stamp, costCentreDescription: `Ward ${u + 1}`,
+    };
     // Ward 1 is the top of the hierarchy (its own parent).
     const name = `${trust.vpd} Ward ${u + 1}|Medicine`;
     yield exp
@@ -54,13 +63,13 @@ function* referenceRecords(trust: SyntheticTrust, subtype: GoSubtype, stamp: str
   }
   for (let u = 0; u < trust.units; u++) {
     for (const [j, job] of JOB_LIST.entries()) {
-      yield { recordType: 'POA', positionId: positionId(u, j), effectiveFromDate: '2019-01-01', positionNumber: positionId(u, j), positionName: `${positionId(u, j)}|${job.job}|${job.staffGroup}|`, budgetedFte: '4', payscale: job.grade, organisationId: `O${u}`, lastUpdateDate: stamp };
+      yield {
+        recordType: 'POA', positionId: positionId(u, j), effectiveFromDate: '2019-01-01', positionNumber: positionId(u, j),
+        positionName: `${positionId(u, j)}|${job.job}|${job.staffGroup}|`, budgetedFte: '4', payscale: job.grade, organisationId: `O${u}`, lastUpdateDate: stamp,
+      };
     }
   }
 }
-
-const JOB_LIST = [...JOBS];
-const positionId = (unit: number, job: number) => `P${unit}-${job}`;
 
 function assignmentRows(p: Person, a: Assignment, stamp: string): EsrRecord[] {
   const row = (from: string, to: string | undefined, hours: number, job: Assignment['job'], unit: number): EsrRecord => ({
