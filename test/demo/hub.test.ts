@@ -390,6 +390,46 @@ describe('the demo SFTP hub', () => {
     assert.equal(fs.readFileSync(local('Out/archive', name('20261120', 1)), 'utf8'), 'first');
   });
 
+  it('answers every request when many are in flight at once, as at the demo deploy', async () => {
+    for (let i = 0; i < 20; i++) write(`busy/Out/GO_${i}.DAT`, 'x'.repeat(1000 * i));
+    const s = open(); // FAST: a request left unanswered fails with ETIMEDOUT within 1.5 s
+    // Pollers and puts sharing one session, all started at once.
+    const caller = async (k: number) => {
+      for (let round = 0; round < 5; round++) {
+        const data = randomBytes(40_000 + k);
+        const [listed, st, put, got] = await Promise.all([
+          s.list('busy/Out'),
+          s.stat('busy/Out/GO_3.DAT'),
+          s.put(`busy/In/TA_${k}_${round}.DAT`, data, { mkdirs: true }),
+          s.getBuffer('busy/Out/GO_19.DAT'),
+        ]);
+        assert.equal(listed.length, 20);
+        assert.equal(st?.size, 3000);
+        assert.equal(put.bytes, data.length);
+        assert.equal(got.length, 19_000);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, k) => caller(k)));
+    assert.equal(names('busy/In').length, 8 * 5, 'every put arrived, no temporary file left');
+
+    // Requests pipelined on the channel itself, answers and errors mixed: each gets its own answer.
+    const call = <T>(send: (cb: (err: Error | null | undefined, value?: T) => void) => void) =>
+      new Promise<T | string>((resolve) => send((err, value) => resolve(err ? `code ${(err as { code?: number }).code}` : (value as T))));
+    const burst = await s.run('burst', undefined, (sftp) =>
+      Promise.all(
+        Array.from({ length: 200 }, (_, n) => {
+          if (n % 4 === 0) return call<{ filename: string }[]>((cb) => sftp.readdir('busy/Out', cb)).then((l) => (typeof l === 'string' ? l : l.length));
+          if (n % 4 === 1) return call((cb) => sftp.open('busy/Out/missing.DAT', 'r', cb));
+          return call<{ size: number }>((cb) => sftp.stat(`busy/Out/GO_${n % 20}.DAT`, cb)).then((st) => (typeof st === 'string' ? st : st.size));
+        }),
+      ),
+    );
+    assert.deepEqual(
+      burst,
+      Array.from({ length: 200 }, (_, n) => (n % 4 === 0 ? 20 : n % 4 === 1 ? 'code 2' : 1000 * (n % 20))),
+    );
+  });
+
   it('closes the files a client left open when its connection ends, and keeps serving', { skip: openFds() === undefined ? 'no /proc/self/fd' : false }, async () => {
     write('fds/a.txt', 'a');
     const s = open();
