@@ -35,6 +35,8 @@ export async function startNodeRed(userDir: string, port: number, env: Record<st
     telemetry: { enabled: false },
   };
   fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
+  // The last run's flows would start first, against last run's hub, until the examples are deployed again.
+  for (const file of ['flows.json', 'flows_cred.json']) fs.rmSync(path.join(userDir, file), { force: true });
   const child = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

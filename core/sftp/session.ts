@@ -83,6 +83,8 @@ export class SftpSession extends EventEmitter {
   private sftp?: SFTPWrapper;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Fails the operation now running (operations run one at a time), when its connection ends under it. */
+  private abortRunning?: (code: string, message: string) => void;
   private seenFingerprint?: string;
   private posixRename?: boolean;
   private readonly secrets: string[];
@@ -150,6 +152,14 @@ export class SftpSession extends EventEmitter {
         }, timeoutMs);
       };
       arm();
+      // ssh2 may never call back once the connection is gone (e.g. a folder handle's CLOSE sent into a dead
+      // connection): the end of the connection fails the operation at once, so that it can be retried.
+      this.abortRunning = (code, message) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(new SftpError(operation, remotePath, code, message));
+      };
       fn(sftp, arm).then(
         (value) => {
           if (settled) return;
@@ -264,6 +274,7 @@ export class SftpSession extends EventEmitter {
     this.sftp = undefined;
     void endClient(client);
     this.emit('status', { state: 'disconnected' } satisfies SessionStatus);
+    this.abortRunning?.('CONNECTION_LOST', 'the connection was lost');
   }
 
   /** Drops the current connection at once; the next operation reconnects. */
@@ -283,6 +294,7 @@ export class SftpSession extends EventEmitter {
     const client = this.client;
     this.client = undefined;
     this.sftp = undefined;
+    this.abortRunning?.('CLOSED', 'the connection was closed');
     if (client) await endClient(client);
     this.removeAllListeners();
   }

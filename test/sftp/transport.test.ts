@@ -156,6 +156,26 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
     assert.equal(proxy.openConnections(), 1);
   });
 
+  it('9c. a connection that ends during an operation fails it at once, and a list is tried again on a new one', async () => {
+    fs.mkdirSync(path.join(sshd.root, 'big9c'), { recursive: true });
+    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(sshd.root, 'big9c', `f${i}`), '');
+    // Long enough that, if the client waited for an answer that cannot come, the list would fail with ETIMEDOUT.
+    const s = open({ operationTimeoutMs: 20_000 });
+    await s.list('.');
+    // Reset the connection between two READDIR requests of one listing: ssh2 then sends a CLOSE for the folder handle
+    // into the dead connection and waits for its answer for ever.
+    const sftp = (s as unknown as { sftp: { readdir: (...a: unknown[]) => unknown } }).sftp;
+    const readdir = sftp.readdir;
+    let calls = 0;
+    sftp.readdir = function (this: unknown, where: unknown, ...rest: unknown[]) {
+      if (Buffer.isBuffer(where) && ++calls === 2) proxy.resetAll();
+      return readdir.call(this, where, ...rest);
+    };
+    const listed = await s.list('big9c');
+    assert.equal(listed.length, 300);
+    assert.equal(calls >= 2, true, 'the connection was reset mid-listing');
+  });
+
   it('9b. keepalives notice a connection that died silently while idle', async () => {
     const s = open({ keepaliveIntervalMs: 200, keepaliveCountMax: 2 });
     const statuses: string[] = [];
