@@ -11,25 +11,15 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, type SFTPWrapper } from 'ssh2';
-import { Poller, SftpError, SftpSession, fingerprint, type SftpSettings } from '../../core/sftp';
+import { Poller, SftpSession, fingerprint, type SftpSettings } from '../../core/sftp';
 import { generateUserKey, startHub, type Hub } from '../../demo/hub/sftp-hub';
 import { FAST } from '../support/sshd';
 import { MemoryStore } from '../support/memory-store';
+import { rejectsWith } from '../support/rejects';
 
 const USER = 'trust';
 const PASSWORD = 'not-a-real-password';
 const name = (date: string, seq: number) => `GO_123_GDW_GOC_${date}_${String(seq).padStart(8, '0')}.DAT`;
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<SftpError> {
-  let caught: unknown;
-  await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (err) => (caught = err),
-  );
-  assert.ok(caught instanceof SftpError, String(caught));
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 /** A raw SFTP request on the session's channel (for requests SftpSession would not send). */
 function raw<T = void>(s: SftpSession, request: (sftp: SFTPWrapper, cb: (err?: Error | null, value?: T) => void) => void): Promise<T> {

@@ -11,20 +11,10 @@ import { SftpError, SftpSession, type SessionStatus, type SftpSettings } from '.
 import { CHUNK, WINDOW } from '../../core/sftp/transfer';
 import { SSHD_SKIP, sessionSettings, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
+import { rejectsWith } from '../support/rejects';
 
 function files(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<SftpError> {
-  let caught: unknown;
-  await promise.then(
-    () => assert.fail(`expected ${code}`),
-    (err) => (caught = err),
-  );
-  assert.ok(caught instanceof SftpError, String(caught));
-  assert.equal(caught.code, code, caught.message);
-  return caught;
 }
 
 describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
