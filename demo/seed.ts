@@ -17,8 +17,8 @@ export interface Seeded {
   trust: SyntheticTrust;
   goFiles: { rostering: string[]; expenses: string[]; oh: string[] };
   exports: { rosterPay: string; rosterAbsences: string; expenseClaims: string; ohResults: string };
-  /** the rows of each export, to check what reaches In/ */
-  rows: { rosterPay: number; rosterAbsences: number; expenseClaims: number; ohResults: number };
+  /** the rows of each export (without the header), to check what reaches In/ */
+  rows: { rosterPay: string[][]; rosterAbsences: string[][]; expenseClaims: string[][]; ohResults: string[][] };
 }
 
 const cell = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
@@ -64,7 +64,7 @@ export async function seedDemo(hubRoot: string, exportsDir: string, options: { s
     trust,
     goFiles: { rostering: gdw, expenses: exp, oh: [...gdw, oh] },
     exports: exportFiles,
-    rows: { rosterPay: pay.length, rosterAbsences: absences.length, expenseClaims: claims.length, ohResults: results.length },
+    rows: { rosterPay: pay, rosterAbsences: absences, expenseClaims: claims, ohResults: results },
   };
 }
 

@@ -25,6 +25,10 @@ export = function register(RED: NodeAPI): void {
     node.on('input', (msg, send, done) => {
       try {
         if (!mapper) throw setupError ?? new Error(t('errors.noRules'));
+        if (msg.reset !== undefined) {
+          send({ ...msg, payload: null }); // the end of a failed file (esr-read): a join or esr-write downstream drops it
+          return done();
+        }
         const payload = msg.payload;
         if (payload === null && msg.parts) {
           send(msg); // the end of a sequence whose last record an earlier filter removed

@@ -183,8 +183,15 @@ export = function register(RED: NodeAPI): void {
           step.then(() => cb(), cb);
         },
       });
-      if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
-      else await pipeline(source, reader, consume);
+      try {
+        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
+        else await pipeline(source, reader, consume);
+      } catch (err) {
+        // The read broke off (e.g. a download failed): end the sequence with msg.reset, so that nothing downstream
+        // holds on to it or completes it.
+        if (held) send([{ ...held, parts: { ...(held.parts as object), count: index }, reset: true }, null, null]);
+        throw err;
+      }
       // The reader has finished: its summary is final.
       const summary = reader.summary();
       const failing = fileLevel(summary, rejectedLines);

@@ -16,13 +16,29 @@ import { NODE_RED_SKIP, waitFor } from '../support/node-red';
 const MINUTE = 60_000;
 const isoToDmy = (iso: string) => iso.split('-').reverse().join('/');
 
-/** The TA_ name parts the examples compute: tax year and period from today (the tax year starts on 6 April). */
-function taPeriod(now = new Date()): string {
-  const y = now.getUTCFullYear();
-  const m = now.getUTCMonth() + 1;
-  const after = m > 4 || (m === 4 && now.getUTCDate() >= 6);
-  return `MN${String((after ? y + 1 : y) % 100).padStart(2, '0')}${String(after ? m - 3 : m + 8).padStart(2, '0')}`;
+const EXAMPLES_DIR = path.join(__dirname, '..', '..', '..', 'examples');
+const exampleNode = (file: string, id: string) => (JSON.parse(fs.readFileSync(path.join(EXAMPLES_DIR, file), 'utf8')) as Record<string, string>[]).find((n) => n.id === id)!;
+
+/** The TA_ name parts the examples compute with JSONata, on a given day instead of today. */
+async function taNameParts(file: string, id: string, iso: string): Promise<{ taxYear: string; taxPeriod: string }> {
+  const jsonata = require('@node-red/util/lib/jsonata') as (e: string) => { evaluate(input: unknown): unknown };
+  const expression = exampleNode(file, id).nameParts.replace('$now()', `'${iso}T12:00:00.000Z'`);
+  return (await jsonata(expression).evaluate({})) as { taxYear: string; taxPeriod: string };
 }
+
+it("the TA_ file name's tax year and period: the tax year starts on 6 April, each period on the 6th", async () => {
+  // HMRC tax months: 6 April - 5 May is 01, ..., 6 March - 5 April is 12; the year is the one in which the tax year ends.
+  const known: [string, string, string][] = [
+    ['2026-04-05', '26', '12'], ['2026-04-06', '27', '01'], ['2026-05-05', '27', '01'], ['2026-11-22', '27', '08'],
+    ['2026-12-20', '27', '09'], ['2027-01-05', '27', '09'], ['2027-01-20', '27', '10'], ['2027-03-10', '27', '12'],
+  ];
+  for (const [file, id] of [['rostering.json', 'r-ta-write'], ['expenses.json', 'e-ta-write']]) {
+    for (const [day, year, period] of known) {
+      const parts = await taNameParts(file, id, day);
+      assert.deepEqual([parts.taxYear, parts.taxPeriod], [year, period], `${file} on ${day}`);
+    }
+  }
+});
 
 describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () => {
   let demo: Demo;
@@ -44,30 +60,34 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     assert.equal(fullCsv.length, 1 + 120, 'a header and a row per person');
     const known = [...demo.seeded.trust.fullStaff()][0];
     const row = fullCsv.find((l) => l.startsWith(`${known.employeeNumber},`))!;
-    assert.equal(row, [known.employeeNumber, known.lastName, known.firstName, isoToDmy(known.dateOfBirth), row.split(',')[4], known.assignments[0].assignmentNumber, known.assignments[0].job.job, known.assignments[0].job.grade, `O${known.assignments[0].unit}`, String(known.assignments[0].hours), isoToDmy(known.hireDate), ''].join(','));
+    assert.equal(row, [known.employeeNumber, known.personId, 'full', 'false', known.lastName, known.firstName, isoToDmy(known.dateOfBirth), row.split(',')[7], known.assignments[0].assignmentNumber, known.assignments[0].job.job, known.assignments[0].job.grade, `O${known.assignments[0].unit}`, String(known.assignments[0].hours), isoToDmy(known.hireDate), ''].join(','));
     const posts = demo.standIns.received('roster/staff') as Record<string, string>[][];
     assert.equal(posts.length, names.length);
     const changes = [1, 2].map((d) => demo.seeded.trust.changesOn(d));
     const changed = (c: (typeof changes)[number]) => c.joiners.length + c.leavers.length + c.changed.length;
-    assert.deepEqual(posts.map((p) => p.length).sort((a, b) => a - b), [changed(changes[0]), changed(changes[1]), 120].sort((a, b) => a - b));
+    // One file at a time, in ESR order: the full file first, then each day's changes.
+    assert.deepEqual(posts.map((p) => [p.length, p[0].extract]), [[120, 'full'], [changed(changes[0]), 'changes'], [changed(changes[1]), 'changes']]);
     const leaver = changes[0].leavers[0];
-    assert.equal(posts.flat().find((p) => p.staffNumber === leaver.employeeNumber)?.leavingDate, isoToDmy(leaver.terminationDate!));
+    assert.equal(posts[1].find((p) => p.staffNumber === leaver.employeeNumber)?.leavingDate, isoToDmy(leaver.terminationDate!));
   });
 
   it('rostering: pay variations arrive in In/ as a TA_ file and absences as a file in the trust layout', async () => {
     await waitFor(() => files(inFolder(), /^TA_/).length === 2 && files(inFolder(), /^ABS_/).length === 1, MINUTE);
+    const today = await taNameParts('rostering.json', 'r-ta-write', new Date().toISOString().slice(0, 10));
     const ta = await Promise.all(files(inFolder(), /^TA_/).map(async (n) => ({ name: n, ...(await readAll(loadLayout('ta'), path.join(inFolder(), n))) })));
     for (const t of ta) {
-      assert.match(t.name, new RegExp(`^TA_123_SEL_${taPeriod()}_\\d{8}\\.DAT$`));
+      assert.match(t.name, new RegExp(`^TA_123_SEL_MN${today.taxYear}${today.taxPeriod}_\\d{8}\\.DAT$`));
       assert.equal(t.summary.errorCount, 0);
     }
     const roster = ta.find((t) => t.records.some((r) => r.elementName === 'Overtime Time and a Half'))!;
     assert.ok(roster, 'the roster TA_ file');
     const rows = roster.records.filter((r) => r.recordType === 'ATT');
-    assert.equal(rows.length, demo.seeded.rows.rosterPay);
-    const firstPay = fs.readFileSync(demo.seeded.exports.rosterPay, 'utf8').split('\r\n')[1].split(',');
+    assert.equal(rows.length, demo.seeded.rows.rosterPay.length);
+    const firstPay = demo.seeded.rows.rosterPay[0];
     assert.equal(rows[0].assignmentNumber, firstPay[0]);
     assert.equal(rows[0].inputValue1Value, firstPay[3]);
+    // Once on the hub, the exports are removed: a restart never sends them twice.
+    await waitFor(() => !fs.existsSync(demo.seeded.exports.rosterPay) && !fs.existsSync(demo.seeded.exports.rosterAbsences));
     const bytes = fs.readFileSync(path.join(inFolder(), roster.name));
     assert.ok(bytes.includes(Buffer.from('\r')) && !bytes.includes(Buffer.from('\n')), 'bare CR line endings');
     assert.ok(bytes.toString('latin1').endsWith(`FTR,${rows.length},0`));
@@ -76,7 +96,7 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     const absences = await readAll(loadLayout(path.join(__dirname, '..', '..', '..', 'examples', 'layouts', 'absence-inbound.example.json')), path.join(inFolder(), abs));
     assert.equal(absences.summary.errorCount, 0);
     const aba = absences.records.filter((r) => r.recordType === 'ABA');
-    assert.equal(aba.length, demo.seeded.rows.rosterAbsences);
+    assert.equal(aba.length, demo.seeded.rows.rosterAbsences.length);
     assert.equal(aba[0].absenceReason, 'S13 Cold, Cough, Flu - Influenza');
     assert.equal(aba[0]['3rdPartySystemReference'], aba[0].absenceAttendanceId);
   });
@@ -91,7 +111,7 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     const all: EsrRecord[] = [];
     for (const n of files(inFolder(), /^TA_/)) all.push(...(await readAll(loadLayout('ta'), path.join(inFolder(), n))).records);
     const claims = all.filter((r) => r.elementName === 'Business Miles NR NHS' || r.elementName === 'Expenses NR NP NHS');
-    assert.equal(claims.length, demo.seeded.rows.expenseClaims);
+    assert.equal(claims.length, demo.seeded.rows.expenseClaims.length);
     const mileage = claims.find((r) => r.elementName === 'Business Miles NR NHS')!;
     assert.equal(mileage.inputValue1Name, 'Claim Start Date');
     assert.match(String(mileage.inputValue1Value), /^\d{2}-[A-Z][a-z]{2}-\d{4}$/);
@@ -113,7 +133,7 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     await waitFor(() => files(inFolder(), /^OHI_/).length === 1, MINUTE);
     const results = await readAll(loadLayout(path.join(__dirname, '..', '..', '..', 'examples', 'layouts', 'oh-inbound.example.json')), path.join(inFolder(), files(inFolder(), /^OHI_/)[0]));
     assert.equal(results.summary.errorCount, 0);
-    assert.equal(results.records.filter((r) => r.recordType === 'IMM' || r.recordType === 'ASM').length, demo.seeded.rows.ohResults);
+    assert.equal(results.records.filter((r) => r.recordType === 'IMM' || r.recordType === 'ASM').length, demo.seeded.rows.ohResults.length);
   });
 
   it('a file cut short goes to the error folder, and nothing of it reaches the roster system', async () => {
@@ -128,6 +148,17 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     assert.ok(!fs.existsSync(path.join(demo.rosterCsvDir, `staff-${name.replace('.DAT', '.csv')}`)), 'no import file');
   });
 
+  it('an OH file with a wrong trailer count goes to the error folder, and none of its records is posted', async () => {
+    const oho = demo.seeded.goFiles.oh.find((n) => n.startsWith('OHO_'))!;
+    const name = oho.replace(/_\d{8}\.DAT$/, '_00000099.DAT');
+    const text = fs.readFileSync(path.join(demo.hubRoot, 'Out', 'occupational-health', 'archive', oho), 'latin1').replace(oho, name).replace(/TRL~\d+/, 'TRL~7');
+    const posts = demo.standIns.received('oh/clearance').length;
+    fs.writeFileSync(path.join(demo.hubRoot, 'Out', 'occupational-health', name), Buffer.from(text, 'latin1'));
+    await waitFor(() => fs.existsSync(path.join(demo.hubRoot, 'Out', 'occupational-health', 'error', name)), MINUTE);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(demo.standIns.received('oh/clearance').length, posts, 'nothing posted');
+  });
+
   it('a file the roster system refuses goes to the error folder, not the archive', async () => {
     const name = 'GO_123_GDW_GOC_20991231_00000099.DAT';
     const source = path.join(demo.hubRoot, 'Out', 'rostering', 'archive', demo.seeded.goFiles.rostering[1]);
@@ -136,5 +167,6 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     fs.writeFileSync(path.join(demo.hubRoot, 'Out', 'rostering', name), Buffer.from(text, 'latin1'));
     await waitFor(() => fs.existsSync(path.join(demo.hubRoot, 'Out', 'rostering', 'error', name)), MINUTE);
     assert.ok(!fs.existsSync(path.join(demo.hubRoot, 'Out', 'rostering', 'archive', name)));
+    assert.ok(!fs.existsSync(path.join(demo.rosterCsvDir, `staff-${name.replace('.DAT', '.csv')}`)), 'no import file for a refused file');
   });
 });

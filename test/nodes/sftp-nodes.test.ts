@@ -70,6 +70,26 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     await waitFor(() => fs.existsSync(local(folder, 'Out', 'archive', name)));
   });
 
+  it('one file at a time: the next file is taken only when the last one is confirmed, in ESR order', async () => {
+    const folder = fresh();
+    const names = ['GO_123_GDW_GOC_20261121_00000008.DAT', 'GO_123_GDW_GOF_20261120_00000007.DAT'];
+    for (const n of names) fs.writeFileSync(local(folder, 'Out', n), 'HDR~x\n');
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'buffer', intervalSec: 1, stableSec: 0, maxPerPoll: 10, inOrder: true, after: 'archive', claimTimeoutMin: 10, maxAttempts: 3, wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([serverNode, inNode], onTab(flow), credentials());
+    const got = collectAll('out');
+    await waitFor(() => got.length === 1);
+    assert.equal(got[0].filename, names[1], 'the full file of the 20th first');
+    await new Promise((r) => setTimeout(r, 2500)); // two more polls
+    assert.equal(got.length, 1, 'nothing more until the first is confirmed');
+    (helper.getNode('in') as RedNode).receive(got[0]);
+    await waitFor(() => got.length === 2);
+    assert.equal(got[1].filename, names[0]);
+  });
+
   it('a message back with msg.error (from a Catch node) moves the file to the error folder', async () => {
     const folder = fresh();
     const name = 'GO_123_GDW_GOC_20261120_00000008.DAT';
