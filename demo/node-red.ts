@@ -3,6 +3,7 @@
  * example flows deployed through the admin API, with the hub's key put into the server node's credentials.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ROOT } from './seed';
@@ -17,7 +18,17 @@ export interface RunningNodeRed {
   stop(): Promise<void>;
 }
 
+/** Refuses a port something else listens on: the demo must never deploy its flows (and key) into another Node-RED. */
+async function checkPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`port ${port} is in use (${err.code})`)));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 export async function startNodeRed(userDir: string, port: number, env: Record<string, string>): Promise<RunningNodeRed> {
+  await checkPortFree(port);
   fs.mkdirSync(path.join(userDir, 'node_modules', '@esrflow'), { recursive: true });
   const link = path.join(userDir, 'node_modules', '@esrflow', 'node-red-esr');
   if (!fs.existsSync(link)) fs.symlinkSync(ROOT, link, 'dir');
@@ -45,23 +56,23 @@ export async function startNodeRed(userDir: string, port: number, env: Record<st
   child.stdout!.on('data', (d: Buffer) => (output += d));
   child.stderr!.on('data', (d: Buffer) => (output += d));
   const url = `http://127.0.0.1:${port}`;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`Node-RED stopped while starting:\n${output}`);
-    if (await fetch(`${url}/settings`).then((r) => r.ok, () => false)) break;
-    if (i > 600) throw new Error(`Node-RED did not start within a minute:\n${output}`);
+    // Ready once this child has said so and answers (the port was free before it started).
+    if (/Started flows|Server now running/.test(output) && (await fetch(`${url}/settings`).then((r) => r.ok, () => false))) break;
+    if (i > 600) {
+      await stop();
+      throw new Error(`Node-RED did not start within a minute:\n${output}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    url,
-    process: child,
-    log: () => output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  return { url, process: child, log: () => output, stop };
 }
 
 /** Deploys the example flows (one tab each, one shared "ESR hub" server node) with the hub credentials. */

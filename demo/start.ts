@@ -52,12 +52,14 @@ async function main(): Promise<void> {
   demo.nodeRed.process.on('exit', (code) => {
     if (stopping) return;
     console.error(`Node-RED stopped (exit ${code}):\n${demo.nodeRed.log().slice(-2000)}`);
-    stop();
+    stopping = true;
+    clearInterval(timer);
+    demo.stop().then(() => process.exit(1));
   });
 }
 
 main().catch((err: Error) => {
   console.error(`The demo could not start: ${err.message}`);
-  if (/EADDRINUSE|did not start/.test(err.message)) console.error(`Is port ${PORT} in use? Start with PORT=1881 npm start.`);
+  if (/in use|did not start/.test(err.message)) console.error(`Is port ${PORT} in use? Start with PORT=1881 npm start.`);
   process.exit(1);
 });

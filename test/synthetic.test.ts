@@ -100,4 +100,8 @@ it('`esr generate` writes the files and prints their paths; bad options are usag
   assert.equal(run('--staff', '20').status, 2);
   assert.match(run('--out', dir, '--staff', 'lots').stderr, /--staff must be a whole number/);
   assert.match(run('--out', dir, '--vpd', 'TOOLONG').stderr, /VPD must be 3/);
+  const impossible = run('--out', dir, '--date', '2026-02-30');
+  assert.equal(impossible.status, 2);
+  assert.match(impossible.stderr, /real date/);
+  assert.match(run('--out', dir, '--staff', '99999999999').stderr, /--staff is at most 1000000/);
 });

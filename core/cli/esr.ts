@@ -191,6 +191,7 @@ async function generate(args: Args, io: Io): Promise<number> {
   if (typeof out !== 'string') throw new UsageError('--out DIR is required');
   const subtype = String(args.flags.subtype ?? 'GDW').toUpperCase();
   if (!['GDW', 'EXP', 'ALL'].includes(subtype)) throw new UsageError('--subtype must be GDW, EXP or all');
+  if (wholeNumber(args, 'staff', 200) > 1_000_000) throw new UsageError('--staff is at most 1000000');
   let trust: SyntheticTrust;
   try {
     trust = new SyntheticTrust({

@@ -44,7 +44,9 @@ export class SyntheticTrust {
     this.vpd = options.vpd ?? '123';
     this.date = options.date ?? '2026-11-20';
     if (!/^[A-Za-z0-9]{3}$/.test(this.vpd)) throw new Error('the VPD must be 3 letters or digits');
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(this.date)) throw new Error('the date must be YYYY-MM-DD');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(this.date) || new Date(`${this.date}T00:00:00Z`).toISOString().slice(0, 10) !== this.date) {
+      throw new Error('the date must be a real date, YYYY-MM-DD');
+    }
     if (!Number.isInteger(this.staff) || this.staff < 1) throw new Error('staff must be a whole number above 0');
     this.units = Math.max(3, Math.min(200, Math.floor(this.staff / 20)));
     this.headcount = this.staff;

@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadLayout, readAll, type EsrRecord } from '../../core/codec';
@@ -37,6 +38,17 @@ it("the TA_ file name's tax year and period: the tax year starts on 6 April, eac
       const parts = await taNameParts(file, id, day);
       assert.deepEqual([parts.taxYear, parts.taxPeriod], [year, period], `${file} on ${day}`);
     }
+  }
+});
+
+it('the demo refuses a port something else listens on, rather than deploying into it', async () => {
+  const other = net.createServer((socket) => socket.end());
+  await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+  const port = (other.address() as net.AddressInfo).port;
+  try {
+    await assert.rejects(startDemo({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-demo-')), port, staff: 5 }), /port \d+ is in use/);
+  } finally {
+    other.close();
   }
 });
 

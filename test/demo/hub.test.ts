@@ -463,9 +463,7 @@ describe('closing the demo SFTP hub', () => {
       socket.resume(); // reads (and drops) the hub's greeting, so that its end is seen
       await new Promise((r) => socket.once('connect', r));
       const cut = new Promise<void>((r) => socket.once('end', () => r())); // the hub closed its side
-      const started = Date.now();
-      await hub.close();
-      assert.ok(Date.now() - started < 3000, `close() took ${Date.now() - started} ms`);
+      await hub.close(); // resolves although the peer never closes its side (a hang fails the test by its time limit)
       assert.ok(await eventually(() => !s.connected), 'the session saw the connection end');
       assert.ok(await Promise.race([cut.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]), 'the stubborn connection was cut');
       const refused = await new Promise<boolean>((resolve) => {
