@@ -131,7 +131,9 @@ export = function register(RED: NodeAPI): void {
 
       const out = async (payloadOut: unknown, topic: string) => {
         if (held) {
-          send([held, null, null]);
+          const previous = held;
+          held = undefined; // sent: a read that breaks off during the wait must not send it again
+          send([previous, null, null]);
           await nextTurn(); // lets the message be delivered before the next: memory stays flat
         }
         held = { payload: payloadOut, topic, filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++ } };
@@ -189,7 +191,11 @@ export = function register(RED: NodeAPI): void {
       } catch (err) {
         // The read broke off (e.g. a download failed): end the sequence with msg.reset, so that nothing downstream
         // holds on to it or completes it.
-        if (held) send([{ ...held, parts: { ...(held.parts as object), count: index }, reset: true }, null, null]);
+        if (index > 0) {
+          // The last message if it is still held, else an empty one after those already sent.
+          const end = held ?? { payload: null, topic: 'reset', filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++ } };
+          send([{ ...end, parts: { ...(end.parts as object), count: index }, reset: true }, null, null]);
+        }
         throw err;
       }
       // The reader has finished: its summary is final.

@@ -199,6 +199,32 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.ok(Object.keys((joined[0] as Record<string, any>).payload).length > 0);
   });
 
+  it('a read that breaks off ends its sequence once with msg.reset, and sends no record twice', async () => {
+    await helper.load([readNode, mapNode], onTab([...readFlow({ layout: 'go-gdw', wires: [['records', 'map'], ['rejected'], ['summary']] }), { id: 'map', type: 'esr-map', rules: [{ target: 'id', template: '{{personId}}' }], wires: [['mapped']] }, { id: 'mapped', type: 'helper' }]));
+    const [records, caught, mapped] = [collect('records'), collect('caught'), collect('mapped')];
+    const bytes = Buffer.from(FILE, 'latin1');
+    for (let run = 0; run < 5; run++) {
+      // A download that fails after its first lines, at a different moment each run.
+      const broken = new Readable({ read() {} });
+      broken.push(bytes.subarray(0, bytes.indexOf('PRD')));
+      setTimeout(() => broken.destroy(new Error('download failed')), run);
+      (helper.getNode('read') as RedNode).receive({ payload: broken, filename: NAME });
+      await waitFor(() => caught.length === run + 1);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const byFile = new Map<string, Record<string, any>[]>();
+    for (const m of records) byFile.set(m.parts.id, [...(byFile.get(m.parts.id) ?? []), m]);
+    for (const messages of byFile.values()) {
+      const indexes = messages.map((m) => m.parts.index);
+      assert.deepEqual(indexes, [...indexes.keys()], 'each index once, in order');
+      const last = messages[messages.length - 1];
+      assert.equal(last.reset, true);
+      assert.equal(last.parts.count, messages.length);
+    }
+    assert.equal(mapped.filter((m) => m.reset).every((m) => m.payload === null), true, 'esr-map passes the end on, unmapped');
+    assert.equal(mapped.filter((m) => m.reset).length, byFile.size);
+  });
+
   it('record messages filtered by esr-map still close esr-write\'s file', async () => {
     const flow: FlowNode[] = [
       { id: 'read', type: 'esr-read', layout: 'go-gdw', lenient: false, input: 'payload', mode: 'record', filename: 'filename', filenameType: 'msg', wires: [['map'], [], []] },
