@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateUserKey, startHub, type Hub } from './hub/sftp-hub';
-import { deployExamples, EXAMPLES, startNodeRed, type RunningNodeRed } from './node-red';
+import { checkPortFree, deployExamples, EXAMPLES, startNodeRed, type RunningNodeRed } from './node-red';
 import { FEEDS, ROOT, seedDemo, type Seeded } from './seed';
 import { startStandIns, type StandIns, type System } from './stand-ins';
 
@@ -68,6 +68,7 @@ export function exampleEnv(hub: { host: string; port: number; username: string; 
 }
 
 export async function startDemo(options: DemoOptions): Promise<Demo> {
+  await checkPortFree(options.port); // before anything is wiped: a demo may already be running there
   const dir = path.resolve(options.dir);
   const hubRoot = path.join(dir, 'hub');
   const systems = path.join(dir, 'trust-systems');

@@ -19,7 +19,7 @@ export interface RunningNodeRed {
 }
 
 /** Refuses a port something else listens on: the demo must never deploy its flows (and key) into another Node-RED. */
-async function checkPortFree(port: number): Promise<void> {
+export async function checkPortFree(port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', (err: NodeJS.ErrnoException) => reject(new Error(`port ${port} is in use (${err.code})`)));

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(timer);
     console.log('\nStopping the demo…');
-    demo.stop().then(() => process.exit(0));
+    demo.stop().finally(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     console.error(`Node-RED stopped (exit ${code}):\n${demo.nodeRed.log().slice(-2000)}`);
     stopping = true;
     clearInterval(timer);
-    demo.stop().then(() => process.exit(1));
+    demo.stop().finally(() => process.exit(1));
   });
 }
 

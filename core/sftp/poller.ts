@@ -37,6 +37,11 @@ export interface PollerOptions {
   ignore?: string;
   stableMs?: number;
   maxPerPoll?: number;
+  /**
+   * One file at a time: claim nothing while a claim of a file this poller would take is neither settled nor timed
+   * out, whoever made it (an earlier deployment of the flow, another runtime). Then one file per poll.
+   */
+  oneAtATime?: boolean;
   order?: 'esr' | 'name' | 'mtime';
   after?: AfterAction;
   archiveFolder?: string;
@@ -112,6 +117,8 @@ export class Poller {
   private readonly now: () => number;
   /** Claims this runtime could not hand back (e.g. connection lost): retried by the next recovery. */
   private readonly toRelease = new Set<string>();
+  /** Claims the last recovery left waiting for their confirmation (files this poller would take). */
+  private waiting = 0;
 
   constructor(
     private readonly session: SftpSession,
@@ -122,6 +129,7 @@ export class Poller {
     this.options = {
       stableMs: 5000,
       maxPerPoll: 10,
+      oneAtATime: false,
       order: 'esr',
       after: 'archive',
       archiveFolder: path.posix.join(folder, 'archive'),
@@ -170,6 +178,7 @@ export class Poller {
   async poll(): Promise<PollResult> {
     const errors = await this.recover();
     const o = this.options;
+    if (o.oneAtATime && this.waiting > 0) return { claims: [], errors };
     const entries = await this.session.list(o.folder);
     const now = this.now();
     const present = new Set<string>();
@@ -201,7 +210,7 @@ export class Poller {
 
     const claims: Claim[] = [];
     for (const { entry: e, stable } of candidates) {
-      if (claims.length >= o.maxPerPoll) break;
+      if (claims.length >= (o.oneAtATime ? 1 : o.maxPerPoll)) break;
       const settled = await this.ledger(e.name);
       if (settled?.state === 'confirmed') continue; // handled; its after-action is being finished
       if (settled?.state === 'done' && settled.size === e.size && settled.mtime === e.mtime) continue; // left in place
@@ -328,6 +337,7 @@ export class Poller {
       throw err;
     });
     const now = this.now();
+    this.waiting = 0;
     // After a process restart, this owner's claims can never be settled: hand them back at once.
     const restarted = !startedOwners.has(o.owner);
     startedOwners.add(o.owner);
@@ -359,6 +369,8 @@ export class Poller {
         } else if (this.toRelease.has(e.path) || expired) {
           this.toRelease.delete(e.path);
           await this.handBack(e.path, c.name, c.attempt);
+        } else if (!this.match || this.match.test(c.name)) {
+          this.waiting++; // sent, not yet confirmed
         }
       } catch (err) {
         errors.push(err as Error);

@@ -81,14 +81,6 @@ export = function register(RED: NodeAPI): void {
     let polling: Promise<void> | undefined;
     let closing = false;
 
-    // In order: the claims sent and not yet confirmed, with when they were sent (a claim that times out frees the way).
-    const unsettled = new Map<string, number>();
-    const claimTimeoutMs = number(config.claimTimeoutMin, 10) * 60_000;
-    const waitingForConfirmation = () => {
-      for (const [name, sent] of unsettled) if (Date.now() - sent > claimTimeoutMs) unsettled.delete(name);
-      return config.inOrder === true && unsettled.size > 0;
-    };
-
     const messageFor = (claim: Claim, payload: unknown): NodeMessage => ({
       payload,
       filename: claim.name,
@@ -104,7 +96,7 @@ export = function register(RED: NodeAPI): void {
     };
 
     const pollOnce = async (): Promise<void> => {
-      if (!poller || waitingForConfirmation()) return;
+      if (!poller) return;
       if (config.output === 'stream') {
         const { claims, errors } = await poller.poll();
         for (const error of errors) report(error, { topic: 'esr-sftp-in' });
@@ -113,12 +105,10 @@ export = function register(RED: NodeAPI): void {
             // The connection is held until the flow has read the stream (or the inactivity timeout ends it);
             // a download that fails errors the stream, so the reader of the message sees it too.
             await session.get(claim.path, async (stream) => {
-              unsettled.set(claim.name, Date.now());
               node.send(messageFor(claim, stream));
               await finished(stream);
             });
           } catch (err) {
-            unsettled.delete(claim.name);
             await poller.release(claim).catch(() => undefined);
             report(err, { topic: 'esr-sftp-in', filename: claim.name });
           }
@@ -126,10 +116,7 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       const { files, errors } = await poller.takeFiles();
-      for (const { claim, content } of files) {
-        unsettled.set(claim.name, Date.now());
-        node.send(messageFor(claim, content));
-      }
+      for (const { claim, content } of files) node.send(messageFor(claim, content));
       // Errors go to Catch nodes with a message that has no claim: wired back, it is ignored (no loop).
       for (const { claim, error } of errors) report(error, { topic: 'esr-sftp-in', filename: claim?.name });
     };
@@ -163,11 +150,12 @@ export = function register(RED: NodeAPI): void {
         folder: f,
         glob: config.glob || undefined,
         stableMs: number(config.stableSec, 5) * 1000,
-        maxPerPoll: config.inOrder === true ? 1 : Math.max(1, number(config.maxPerPoll, 10)),
+        maxPerPoll: Math.max(1, number(config.maxPerPoll, 10)),
+        oneAtATime: config.inOrder === true,
         after: config.after || 'archive',
         archiveFolder: config.archiveFolder || path.posix.join(f, 'archive'),
         errorFolder: config.errorFolder || path.posix.join(f, 'error'),
-        claimTimeoutMs,
+        claimTimeoutMs: number(config.claimTimeoutMin, 10) * 60_000,
         maxAttempts: Math.max(1, number(config.maxAttempts, 3)),
         owner: `${runtimeOwner(RED)}-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`,
       });
@@ -180,7 +168,6 @@ export = function register(RED: NodeAPI): void {
         if (config.operation === 'poll') {
           if (ticket && ticket.node === node.id && poller) {
             // The confirm step: the message came back. With msg.error (from a Catch node) the file failed.
-            unsettled.delete(ticket.name);
             try {
               if (msg.error) await poller.fail(ticket);
               else await poller.complete(ticket);

@@ -88,6 +88,15 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     (helper.getNode('in') as RedNode).receive(got[0]);
     await waitFor(() => got.length === 2);
     assert.equal(got[1].filename, names[0]);
+
+    // A redeploy forgets nothing: the claim of a file sent and not confirmed still holds the next one back.
+    const third = 'GO_123_GDW_GOC_20261122_00000009.DAT';
+    fs.writeFileSync(local(folder, 'Out', third), 'HDR~x\n');
+    const setFlows = (helper as unknown as { setFlows(f: FlowNode[], type: string, c: unknown): Promise<void> }).setFlows.bind(helper);
+    await setFlows(onTab(flow), 'full', credentials());
+    const after = collectAll('out');
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.deepEqual(after, [], 'the unconfirmed file of the earlier deployment holds the next one back');
   });
 
   it('a message back with msg.error (from a Catch node) moves the file to the error folder', async () => {
