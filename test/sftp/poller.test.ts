@@ -90,6 +90,25 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     assert.equal(await p.ledger(files[0].claim.name), undefined, 'an archived file needs no ledger entry');
   });
 
+  it('one at a time: nothing more is claimed while a claim of a matching file waits, whoever made it', async () => {
+    fresh();
+    for (const seq of [1, 2, 3]) put(name('20261120', seq));
+    put('OHO_123_20261120_00000001.DAT');
+    const s = session();
+    const first = poller(s, new MemoryStore(), { glob: 'GO_*.DAT', oneAtATime: true });
+    const taken = (await first.takeFiles()).files.map((f) => f.claim);
+    assert.deepEqual(taken.map((c) => c.name), [name('20261120', 1)]);
+    assert.deepEqual((await first.takeFiles()).files, [], 'the first is not confirmed yet');
+    // An earlier deployment's claim holds back a new poller of the same runtime and node too.
+    const redeployed = poller(s, new MemoryStore(), { glob: 'GO_*.DAT', oneAtATime: true });
+    assert.deepEqual((await redeployed.takeFiles()).files, []);
+    // A poller of other files in the same folder is not held back.
+    const other = poller(s, new MemoryStore(), { glob: 'OHO_*.DAT', oneAtATime: true, owner: 'runtime-a-oh' });
+    assert.deepEqual((await other.takeFiles()).files.map((f) => f.claim.name), ['OHO_123_20261120_00000001.DAT']);
+    await first.complete(taken[0]);
+    assert.deepEqual((await first.takeFiles()).files.map((f) => f.claim.name), [name('20261120', 2)]);
+  });
+
   it('a failed file goes to the error folder once and is not retried', async () => {
     fresh();
     put(name('20261120', 1));
