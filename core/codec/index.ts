@@ -4,8 +4,8 @@ export { loadLayout, compileLayout, builtInLayoutIds, keyForName, LayoutError } 
 export type { CompiledLayout, CompiledRecordType, CompiledField } from './layout';
 export { EsrReader, factsFromParts } from './reader';
 export type { EsrRecord, FileInfo, ReadOptions, ReadSummary, Rejected, LineEndingSeen } from './reader';
-export { EsrWriter, EsrWriteError, writeToBuffer } from './writer';
-export type { WriteOptions, WriteErrorCode } from './writer';
+export { EsrWriter, EsrWriteError, writeFile, writeToBuffer } from './writer';
+export type { WriteOptions, WriteErrorCode, WriteReject } from './writer';
 export { parseFileName, buildFileName, FileNameError } from './file-name';
 export type { FileNameParts } from './file-name';
 export { detectLayout } from './detect';

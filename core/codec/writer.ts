@@ -308,12 +308,22 @@ export class EsrWriter extends Transform {
   }
 }
 
-/** Writes records to one Buffer (small files, tests). */
-export async function writeToBuffer(layout: CompiledLayout, records: Iterable<unknown> | AsyncIterable<unknown>, options?: WriteOptions): Promise<Buffer> {
+/** A record the writer skipped ("skipInvalid"), with the reason. */
+export interface WriteReject {
+  recordNumber: number;
+  record: unknown;
+  error: EsrWriteError;
+}
+
+/** Writes records to one Buffer, with the records skipped as invalid and the counts per record type. */
+export async function writeFile(layout: CompiledLayout, records: Iterable<unknown> | AsyncIterable<unknown>, options?: WriteOptions) {
+  const writer = new EsrWriter(layout, options);
+  const rejected: WriteReject[] = [];
+  writer.on('reject', (r: WriteReject) => rejected.push(r));
   const chunks: Buffer[] = [];
   await pipeline(
     Readable.from(records, { objectMode: true }),
-    new EsrWriter(layout, options),
+    writer,
     new Writable({
       write(chunk: Buffer, _enc, cb) {
         chunks.push(chunk);
@@ -321,5 +331,10 @@ export async function writeToBuffer(layout: CompiledLayout, records: Iterable<un
       },
     }),
   );
-  return Buffer.concat(chunks);
+  return { bytes: Buffer.concat(chunks), rejected, counts: writer.recordCounts };
+}
+
+/** Writes records to one Buffer (small files, tests). */
+export async function writeToBuffer(layout: CompiledLayout, records: Iterable<unknown> | AsyncIterable<unknown>, options?: WriteOptions): Promise<Buffer> {
+  return (await writeFile(layout, records, options)).bytes;
 }

@@ -3,9 +3,7 @@
  * or msg.complete), one file out as msg.payload (Buffer) and msg.filename, ready for esr-sftp-out.
  * Invalid records fail the file (done(err)) unless "skip invalid records" is on; then they go to output 2.
  */
-import { EsrWriteError, type CompiledLayout, type EsrRecord, EsrWriter, buildFileName, type FileNameParts } from '../../core/codec';
-import { Writable, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { type CompiledLayout, type EsrRecord, buildFileName, writeFile, type FileNameParts } from '../../core/codec';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { nextSequence } from '../shared/sequence';
@@ -39,15 +37,6 @@ function nowIso(): string {
   const d = new Date();
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
-
-async function writeAll(layout: CompiledLayout, records: EsrRecord[], options: ConstructorParameters<typeof EsrWriter>[1]) {
-  const writer = new EsrWriter(layout, options);
-  const rejected: { record: unknown; error: EsrWriteError }[] = [];
-  writer.on('reject', (r: { record: unknown; error: EsrWriteError }) => rejected.push(r));
-  const chunks: Buffer[] = [];
-  await pipeline(Readable.from(records, { objectMode: true }), writer, new Writable({ write: (c: Buffer, _e, cb) => (chunks.push(c), cb()) }));
-  return { bytes: Buffer.concat(chunks), rejected, counts: writer.recordCounts, fileName: writer.fileName };
 }
 
 export = function register(RED: NodeAPI): void {
@@ -96,12 +85,12 @@ export = function register(RED: NodeAPI): void {
         header: layout.header ? header : undefined,
       };
       // A dry run first: a file that cannot be written does not use up a sequence number.
-      const trial = await writeAll(layout, file.records, { ...options, fileName: layout.spec.fileName ? { ...parts, sequence: 0 } : undefined });
+      const trial = await writeFile(layout, file.records, { ...options, fileName: layout.spec.fileName ? { ...parts, sequence: 0 } : undefined });
       if (trial.rejected.length === file.records.length && file.records.length > 0) throw new Error(t('errors.allInvalid'));
       // Numbered per layout and the VPD in the file name (name parts may set it), so two writers never share a number.
       const sequence = layout.spec.fileName ? await nextSequence(node, config.store, layout.id, String(parts.vpd ?? vpd), Number(config.firstSequence) || 1) : undefined;
       const fileName = layout.spec.fileName ? buildFileName(layout, { ...parts, sequence: sequence! }) : undefined;
-      const result = await writeAll(layout, file.records, { ...options, fileName: fileName ? { ...parts, sequence: sequence! } : undefined });
+      const result = await writeFile(layout, file.records, { ...options, fileName: fileName ? { ...parts, sequence: sequence! } : undefined });
       for (const r of result.rejected) {
         // Shaped like esr-read's rejects: the record, and its problems.
         const { code, recordNumber, recordType, field, message } = r.error;
