@@ -92,8 +92,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     // A redeploy forgets nothing: the claim of a file sent and not confirmed still holds the next one back.
     const third = 'GO_123_GDW_GOC_20261122_00000009.DAT';
     fs.writeFileSync(local(folder, 'Out', third), 'HDR~x\n');
-    const setFlows = (helper as unknown as { setFlows(f: FlowNode[], type: string, c: unknown): Promise<void> }).setFlows.bind(helper);
-    await setFlows(onTab(flow), 'full', credentials());
+    await helper.setFlows(onTab(flow), 'full', credentials());
     const after = collectAll('out');
     await new Promise((r) => setTimeout(r, 2500));
     assert.deepEqual(after, [], 'the unconfirmed file of the earlier deployment holds the next one back');
@@ -290,7 +289,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     await new Promise((r) => setTimeout(r, 200));
     const errorsBefore = helper.log().args.filter((a: any[]) => a[0]?.level === 20 && a[0]?.type === 'esr-sftp-in').length;
     // A full redeploy of a flow without the poller (the log is still captured, unlike after unload()).
-    await (helper as unknown as { setFlows(f: FlowNode[], type: string, c: unknown): Promise<void> }).setFlows(onTab([server()]), 'full', credentials());
+    await helper.setFlows(onTab([server()]), 'full', credentials());
     proxy.blackhole(false);
     await new Promise((r) => setTimeout(r, 300));
     const errors = helper.log().args.filter((a: any[]) => a[0]?.level === 20 && a[0]?.type === 'esr-sftp-in');

@@ -8,6 +8,8 @@ export const helper = require('node-red-node-test-helper') as {
   load(nodes: unknown[], flow: FlowNode[], credentials?: Record<string, unknown>): Promise<void>;
   log(): { args: unknown[][] };
   unload(): Promise<void>;
+  /** Deploys a new flow into the running runtime (a redeploy; the log stays captured). */
+  setFlows(flow: FlowNode[], type: 'full' | 'nodes' | 'flows', credentials?: Record<string, unknown>): Promise<void>;
   getNode(id: string): unknown;
   startServer(done: () => void): void;
   stopServer(done: () => void): void;
