@@ -105,10 +105,14 @@ describe('esr CLI', () => {
     });
   }
 
-  it('round-trips a GO file without a line ending after TRL, and a PRA Last Update Date of zeros', () => {
+  it('round-trips a GO file without a line ending after TRL (lenient only), and a PRA Last Update Date of zeros', () => {
     const text = goFile([PRA.replace('20200101 101010', '00000000'), ASA], '\n', 'GO_123_GDW_GOF_20261120_00000009.DAT').replace(/\n$/, '');
     const original = file('GO_123_GDW_GOF_20261120_00000009.DAT', text);
-    const json = esr(['to-json', original]);
+    // Strict: a file cut just before its last line ending cannot be told from this one, so it is not sound.
+    const strict = esr(['inspect', original]);
+    assert.equal(strict.code, 1, strict.out);
+    assert.match(strict.out, /not a sound file[\s\S]*LAST_LINE_NOT_ENDED/);
+    const json = esr(['to-json', original, '--lenient']);
     assert.equal(json.code, 0, json.err);
     const back = esr(['write', '--layout', 'go-gdw'], json.stdout);
     assert.ok(back.stdout.equals(fs.readFileSync(original)), back.out);
@@ -148,7 +152,8 @@ describe('esr CLI', () => {
 
   it('works with a trust layout file path', () => {
     const layout = path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json');
-    const abs = file('absence.DAT', ['ABA', '1001', 'A1', 'Sickness', 'S12', ...Array(29).fill('')].join('~') + '\n');
+    const aba = ['ABA', '1001', 'A1', 'Sickness', 'S12', ...Array(29).fill('')].join('~');
+    const abs = file('ABS_123_20261120_00000001.DAT', goFile([aba], '\n', 'ABS_123_20261120_00000001.DAT'));
     const r = esr(['inspect', abs, '--layout', layout, '--json']);
     assert.equal(r.code, 0, r.out);
     assert.equal(JSON.parse(r.out).layout, 'absence-inbound-example');

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { HAVE_SAMPLES, SAMPLES_DIR, goFile, goLine, read, rng } from './helpers';
 
-const FILE_LEVEL = new Set(['EMPTY_FILE', 'MIXED_LINE_ENDINGS', 'NO_HEADER']);
+const FILE_LEVEL = new Set(['EMPTY_FILE', 'MIXED_LINE_ENDINGS', 'NO_HEADER', 'MISSING_TRAILER', 'BYTE_ORDER_MARK']);
 const NASTY = [0x00, 0xff, 0x0d, 0x0a, 0x22, 0x7e, 0x2c, 0xe9, 0x20, 0x7c];
 
 function mutate(input: Buffer, r: () => number, delimiter: number): Buffer {

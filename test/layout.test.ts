@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { builtInLayoutIds, buildFileName, compileLayout, FileNameError, keyForName, LayoutError, loadLayout, parseFileName } from '../core/codec';
-import { ROOT, read } from './helpers';
+import { ROOT, read, goFile } from './helpers';
 
 const EXAMPLE = path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json');
 
@@ -45,9 +45,9 @@ describe('layouts', () => {
     assert.equal(layout.spec.unofficial, true);
     assert.match(layout.spec.title, /replace with the layout from your ESR interface specification/i);
     const line = ['ABA', '1001', 'A1', 'Sickness', 'S12', ...Array(29).fill('')].join('~');
-    const { records, summary } = await read(EXAMPLE, Buffer.from(line + '\n'));
+    const { records, summary } = await read(EXAMPLE, Buffer.from(goFile([line], '\n', 'ABS_123_20261120_00000001.DAT')));
     assert.deepEqual(summary.errors, []);
-    assert.equal(records[0].absenceAttendanceId, 'A1');
+    assert.equal(records[1].absenceAttendanceId, 'A1');
   });
 
   const BAD: [string, Record<string, unknown>, string][] = [

@@ -16,6 +16,8 @@ interface Case {
   layout?: string;
   text: string;
   lenient?: boolean;
+  /** Read a file with no header as a fragment (the GO layouts allow it). */
+  fragment?: boolean;
   fileName?: string;
   severity: 'error' | 'warning';
   line: number;
@@ -28,25 +30,44 @@ const CASES: Case[] = [
   { code: 'BLANK_LINE', text: goFile([PRA(), '', PRA({ 2: '1002' })]), severity: 'error', line: 3 },
   { code: 'BLANK_LINE', text: goFile([PRA(), '']), lenient: true, severity: 'warning', line: 3 },
   { code: 'INVALID_ENCODING', layout: 'ta', text: `${TA_HDR}\rATT,20160427,ADD,,1,,"M\xfcller"${','.repeat(33)}\rFTR,1,0`, severity: 'error', line: 2 },
-  { code: 'MIXED_LINE_ENDINGS', text: `${PRA()}\r\n${PRA({ 2: '1002' })}\n`, severity: 'error', line: 0 },
-  { code: 'MIXED_LINE_ENDINGS', text: `${PRA()}\r\n${PRA({ 2: '1002' })}\n`, lenient: true, severity: 'warning', line: 0 },
+  { code: 'MIXED_LINE_ENDINGS', text: goFile([PRA(), PRA({ 2: '1002' })]).replace('\n', '\r\n'), severity: 'error', line: 0 },
+  { code: 'MIXED_LINE_ENDINGS', text: goFile([PRA(), PRA({ 2: '1002' })]).replace('\n', '\r\n'), lenient: true, severity: 'warning', line: 0 },
+  { code: 'BYTE_ORDER_MARK', text: '\xef\xbb\xbf' + goFile([PRA()]), severity: 'error', line: 0 },
+  { code: 'BYTE_ORDER_MARK', text: '\xef\xbb\xbf' + goFile([PRA()]), lenient: true, severity: 'warning', line: 0 },
+  { code: 'BYTE_ORDER_MARK', layout: 'ta', text: `\xef\xbb\xbf${TA_HDR}\r${taLine()}\rFTR,1,0`, severity: 'error', line: 0 },
+  { code: 'LAST_LINE_NOT_ENDED', text: goFile([PRA()]).slice(0, -1), severity: 'error', line: 3 },
+  { code: 'LAST_LINE_NOT_ENDED', text: goFile([PRA()]).slice(0, -1), lenient: true, severity: 'warning', line: 3 },
+  { code: 'LAST_LINE_NOT_ENDED', text: goFile([PRA()], '\r\n').slice(0, -1), lenient: true, severity: 'error', line: 3 },
+  { code: 'LAST_LINE_NOT_ENDED', text: `${PRA()}\n${PRA({ 2: '1002' })}`, fragment: true, lenient: true, severity: 'error', line: 2 },
   { code: 'QUOTING_MISMATCH', layout: 'ta', text: `${TA_HDR}\rATT,20160427,ADD,,1,,Business Miles${','.repeat(33)}\rFTR,1,0`, severity: 'error', line: 2, recordType: 'ATT', field: 'Element Name' },
   { code: 'QUOTING_MISMATCH', layout: 'ta', text: `${TA_HDR}\rATT,20160427,ADD,,1,,"Bus ""${NAME}"" NHS"${','.repeat(33)}\rFTR,1,0`, severity: 'error', line: 2, recordType: 'ATT', field: 'Element Name' },
   { code: 'LINE_TOO_LONG', text: `${PRA()}\n${'x'.repeat(3 * 1024 * 1024)}\n${PRA({ 2: '1002' })}\n`, severity: 'error', line: 2 },
-  { code: 'NO_HEADER', text: `${PRA()}\n`, severity: 'warning', line: 0 },
+  { code: 'NO_HEADER', text: `${PRA()}\n`, severity: 'error', line: 0 },
+  { code: 'NO_HEADER', text: `${PRA()}\n`, lenient: true, severity: 'error', line: 0 },
+  { code: 'NO_HEADER', text: `<html><body>502 Bad Gateway</body></html>\n`, severity: 'error', line: 0 },
+  { code: 'NO_HEADER', text: `${PRA()}\n`, fragment: true, severity: 'warning', line: 0 },
+  { code: 'NO_HEADER', layout: 'ta', text: `${taLine()}\rFTR,1,0`, fragment: true, severity: 'error', line: 0 },
   { code: 'HEADER_INVALID', text: `HDR~x~y\n${PRA()}\n`, severity: 'error', line: 1, recordType: 'HDR' },
+  { code: 'HEADER_INVALID', text: `HDR~x~y\n${PRA()}\n`, lenient: true, severity: 'error', line: 1, recordType: 'HDR' },
+  { code: 'HEADER_INVALID', text: `HDR~x~y\n${PRA()}\n`, lenient: true, fragment: true, severity: 'warning', line: 1, recordType: 'HDR' },
   { code: 'HEADER_NOT_FIRST', text: `${PRA()}\nHDR~GO_123_GDW_GOC_20261120_00000007.DAT~20261120 010203~123~20261119 000000~20261120 000000~01\n`, severity: 'error', line: 2, recordType: 'HDR' },
   { code: 'FILE_NAME_INVALID', text: goFile([PRA()], '\n', 'GO_123_GDW_GOC_2026112_00000007.DAT'), severity: 'error', line: 1, recordType: 'HDR', field: 'Filename' },
   { code: 'FILE_NAME_MISMATCH', text: goFile([PRA()]), fileName: 'GO_123_GDW_GOC_20261120_00000008.DAT', severity: 'warning', line: 1, recordType: 'HDR' },
-  { code: 'MISSING_TRAILER', text: goFile([PRA()]).replace(/TRL~\d+\n$/, ''), severity: 'error', line: 2, recordType: 'TRL' },
+  { code: 'MISSING_TRAILER', text: goFile([PRA()]).replace(/TRL~\d+\n$/, ''), severity: 'error', line: 0, recordType: 'TRL' },
+  { code: 'MISSING_TRAILER', text: goFile([PRA()]).replace(/TRL~\d+\n$/, ''), lenient: true, fragment: true, severity: 'error', line: 0, recordType: 'TRL' },
   { code: 'TRAILER_COUNT_MISMATCH', text: goFile([PRA()]).replace(/TRL~\d+/, 'TRL~4'), severity: 'error', line: 3, recordType: 'TRL', field: 'Record Count' },
   { code: 'TRAILER_COUNT_MISMATCH', text: goFile([PRA()]).replace(/TRL~\d+/, 'TRL~03'), severity: 'error', line: 3, recordType: 'TRL', field: 'Record Count' },
   { code: 'DATA_AFTER_TRAILER', text: goFile([PRA()]) + PRA({ 2: '1002' }) + '\n', severity: 'error', line: 4, recordType: 'PRA' },
-  { code: 'UNKNOWN_RECORD_TYPE', text: `XYZ~1~${NAME}\n`, severity: 'warning', line: 1, recordType: 'XYZ' },
-  { code: 'UNKNOWN_RECORD_TYPE', text: `${NAME} Smith NI QQ123456C\n`, severity: 'warning', line: 1 },
+  { code: 'UNKNOWN_RECORD_TYPE', text: `XYZ~1~${NAME}\n`, fragment: true, severity: 'warning', line: 1 },
+  { code: 'UNKNOWN_RECORD_TYPE', text: `${NAME} Smith NI QQ123456C\n`, fragment: true, severity: 'warning', line: 1 },
   { code: 'FIELD_COUNT', text: goLine('PRA', 10, { 2: '1', 7: NAME }) + '\n', severity: 'error', line: 1, recordType: 'PRA' },
   { code: 'FIELD_COUNT', text: 'PRD~1~2\n', severity: 'error', line: 1, recordType: 'PRD' },
-  { code: 'EXTRA_FIELDS', text: goLine('PRA', 46, { 2: '1', 7: NAME, 46: NAME }) + '\n', lenient: true, severity: 'warning', line: 1, recordType: 'PRA' },
+  { code: 'EXTRA_FIELDS', text: goLine('PRA', 46, { 2: '1', 7: NAME, 46: NAME }) + '\n', lenient: true, fragment: true, severity: 'warning', line: 1, recordType: 'PRA' },
+  { code: 'EXTRA_FIELDS', text: goFile([PRA()]).replace(/(TRL~\d+)/, '$1~'), lenient: true, severity: 'warning', line: 3, recordType: 'TRL' },
+  { code: 'EXTRA_FIELDS', text: goFile([PRA()]).replace(/(HDR~[^\n]*)/, '$1~~'), lenient: true, severity: 'warning', line: 1, recordType: 'HDR' },
+  { code: 'EXTRA_FIELDS', layout: 'ta', text: `${TA_HDR}\r${taLine()}\rFTR,1,0,`, lenient: true, severity: 'warning', line: 3, recordType: 'FTR' },
+  { code: 'FIELD_COUNT', text: goFile([PRA()]).replace(/(TRL~\d+)/, '$1~'), severity: 'error', line: 3, recordType: 'TRL' },
+  { code: 'FIELD_COUNT', text: goFile([PRA()]).replace(/(TRL~\d+)/, '$1~x'), lenient: true, severity: 'error', line: 3, recordType: 'TRL' },
   { code: 'REQUIRED_FIELD_MISSING', text: PRA({ 2: '' }) + '\n', severity: 'error', line: 1, recordType: 'PRA', field: 'Person ID' },
   { code: 'INVALID_DATE', text: PRA({ 14: '20230230' }) + '\n', severity: 'error', line: 1, recordType: 'PRA', field: 'Date of Birth' },
   { code: 'INVALID_TIMESTAMP', text: goFile([PRA()]).replace('20261120 010203', '20261120 250203'), severity: 'error', line: 1, recordType: 'HDR', field: 'Creation Date' },
@@ -57,8 +78,8 @@ const CASES: Case[] = [
 
 describe('reader problems', () => {
   for (const c of CASES) {
-    it(`${c.code}${c.lenient ? ' (lenient)' : ''}`, async () => {
-      const { summary } = await read(c.layout ?? 'go-gdw', Buffer.from(c.text, 'latin1'), { lenient: c.lenient, fileName: c.fileName });
+    it(`${c.code}${c.lenient ? ' (lenient)' : ''}${c.fragment ? ' (fragment)' : ''} ${c.severity} at line ${c.line}`, async () => {
+      const { summary } = await read(c.layout ?? 'go-gdw', Buffer.from(c.text, 'latin1'), { lenient: c.lenient, fragment: c.fragment, fileName: c.fileName });
       const all = [...summary.errors, ...summary.warnings];
       const p = all.find((x) => x.code === c.code);
       assert.ok(p, `expected ${c.code}, got ${all.map((x) => x.code).join(', ') || 'nothing'}`);
@@ -76,7 +97,7 @@ describe('reader problems', () => {
   }
 
   it('does not hold a file without line breaks: an over-long line is skipped chunk by chunk', async () => {
-    const reader = new EsrReader(loadLayout('go-gdw'), { maxLineLength: 1000 });
+    const reader = new EsrReader(loadLayout('go-gdw'), { maxLineLength: 1000, fragment: true });
     const out: EsrRecord[] = [];
     let maxCarry = 0;
     const chunks = [PRA() + '\n', ...Array.from({ length: 50 }, () => 'x'.repeat(300)), '\n', PRA({ 2: '1002' }) + '\n'];
@@ -91,7 +112,7 @@ describe('reader problems', () => {
   });
 
   it('rejects an invalid record with its problems instead of passing it on', async () => {
-    const { records, rejected } = await read('go-gdw', Buffer.from([PRA({ 14: '20230230' }), PRA({ 2: '1002' })].join('\n') + '\n'));
+    const { records, rejected } = await read('go-gdw', Buffer.from([PRA({ 14: '20230230' }), PRA({ 2: '1002' })].join('\n') + '\n'), { fragment: true });
     assert.deepEqual(records.map((r) => r.personId), ['1002']);
     assert.equal(rejected.length, 1);
     assert.equal(rejected[0].line, 1);
@@ -107,7 +128,7 @@ describe('reader problems', () => {
   });
 
   it('keeps extra trailing columns in lenient mode and writes them back', async () => {
-    const { records } = await read('go-gdw', Buffer.from(goLine('PRA', 46, { 2: '1', 45: 'x', 46: 'y' }) + '\n'), { lenient: true });
+    const { records } = await read('go-gdw', Buffer.from(goLine('PRA', 46, { 2: '1', 45: 'x', 46: 'y' }) + '\n'), { lenient: true, fragment: true });
     assert.deepEqual(records[0]._extra, ['x', 'y']);
   });
 });
@@ -160,7 +181,7 @@ describe('reader details', () => {
   });
 
   it('keeps ASA with 50 fields as a known variant', async () => {
-    const { records, summary } = await read('go-gdw', Buffer.from(goLine('ASA', 50, { 2: '1', 3: '9' }) + '\n'));
+    const { records, summary } = await read('go-gdw', Buffer.from(goLine('ASA', 50, { 2: '1', 3: '9' }) + '\n'), { fragment: true });
     assert.deepEqual(summary.errors, []);
     assert.equal(records[0]._fieldCount, 50);
   });

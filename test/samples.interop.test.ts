@@ -1,4 +1,7 @@
-/** Interop: every real-format sample in ../shared is read and round-trips byte for byte. */
+/**
+ * Interop: every real-format sample in ../shared is read and round-trips byte for byte. Most samples are bare rows
+ * (no HDR or TRL), so they are read as fragments, as asked.
+ */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -37,7 +40,7 @@ describe('shared ESR samples', { skip: SAMPLES_SKIP }, () => {
     it(`${name}: reads and round-trips`, async () => {
       const file = sample(name);
       const layoutId = layoutOf(file);
-      const strict = await read(layoutId, file);
+      const strict = await read(layoutId, file, { fragment: true });
       const fails = STRICT_FAILS[name];
       if (fails) {
         assert.equal(strict.summary.valid, false);
@@ -49,7 +52,7 @@ describe('shared ESR samples', { skip: SAMPLES_SKIP }, () => {
         const rewritten = await write(layoutId, strict.records, { eol });
         assert.ok(rewritten.equals(fs.readFileSync(file)), 'a strictly valid file comes back byte for byte with the count recomputed');
       }
-      const lenient = await read(layoutId, file, { lenient: true });
+      const lenient = await read(layoutId, file, { lenient: true, fragment: true });
       assert.deepEqual(lenient.summary.errors, [], 'passes lenient');
       const eol = lenient.summary.eol === 'none' ? undefined : (lenient.summary.eol as 'lf' | 'crlf' | 'cr');
       const bytes = await write(layoutId, lenient.records, { eol, trailerCount: 'keep' });
@@ -63,24 +66,33 @@ describe('shared ESR samples', { skip: SAMPLES_SKIP }, () => {
     assert.equal(layoutOf(sample('refresh_request_GO_123_GDW_GDR_20210326_00000001.DAT')), 'gdr');
   });
 
+  it('refuses a sample with no header unless fragments are asked for', async () => {
+    const { summary } = await read('go-gdw', sample('person_add.DAT'));
+    assert.equal(summary.sound, false);
+    assert.deepEqual(summary.fileErrors.map((e) => e.code), ['NO_HEADER']);
+    const { summary: asked } = await read('go-gdw', sample('person_add.DAT'), { fragment: true });
+    assert.equal(asked.sound, true);
+    assert.deepEqual(asked.warnings.map((e) => e.code), ['NO_HEADER']);
+  });
+
   it('decodes ISO-8859-1 and keeps CRLF', async () => {
-    const { records, summary } = await read('go-gdw', sample('iso_8859_1.DAT'), { lenient: true });
+    const { records, summary } = await read('go-gdw', sample('iso_8859_1.DAT'), { lenient: true, fragment: true });
     assert.equal(summary.eol, 'crlf');
     assert.equal(records[1].assignmentAddress2ndLine, 'Town Wells Café');
   });
 
   it('keeps quotes, pipes, commas and leading spaces as data', async () => {
-    const lca = (await read('go-gdw', sample('liberal_parsing.DAT'))).records[0];
+    const lca = (await read('go-gdw', sample('liberal_parsing.DAT'), { fragment: true })).records[0];
     assert.equal(lca.locationDescription, 'Maternity "Town" Hospital');
-    const cma = (await read('go-gdw', sample('competency_add.DAT'))).records[0];
+    const cma = (await read('go-gdw', sample('competency_add.DAT'), { fragment: true })).records[0];
     assert.equal(cma.competencyName, 'NHS|KSF|Health, Safety and Security C3|Core');
-    const ela = (await read('go-gdw', sample('element_add.DAT'))).records[0];
+    const ela = (await read('go-gdw', sample('element_add.DAT'), { fragment: true })).records[0];
     assert.equal(ela.entryValue8, ' 218');
     assert.equal(ela.lastUpdateDate, '2005-10-22T06:34:28');
   });
 
   it('reads person rows: ISO dates, empty fields left out, PRA Last Update Date as a bare date', async () => {
-    const [first, second] = (await read('go-gdw', sample('person_add.DAT'))).records;
+    const [first, second] = (await read('go-gdw', sample('person_add.DAT'), { fragment: true })).records;
     assert.equal(first.recordType, 'PRA');
     assert.equal(first.personId, 'A48180');
     assert.equal(first.effectiveStartDate, '2017-05-01');
@@ -93,8 +105,8 @@ describe('shared ESR samples', { skip: SAMPLES_SKIP }, () => {
   });
 
   it('reads delete rows as delete records carrying the id', async () => {
-    assert.deepEqual((await read('go-gdw', sample('person_delete.DAT'))).records, [{ recordType: 'PRD', personId: 'A48180' }]);
-    assert.deepEqual((await read('go-gdw', sample('absence_delete.DAT'))).records, [{ recordType: 'ABD', absenceAttendanceId: '112119701A' }]);
+    assert.deepEqual((await read('go-gdw', sample('person_delete.DAT'), { fragment: true })).records, [{ recordType: 'PRD', personId: 'A48180' }]);
+    assert.deepEqual((await read('go-gdw', sample('absence_delete.DAT'), { fragment: true })).records, [{ recordType: 'ABD', absenceAttendanceId: '112119701A' }]);
   });
 
   it('parses a whole GO file: header facts, LOV kept as values, trailer placeholder only in lenient mode', async () => {

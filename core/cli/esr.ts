@@ -23,9 +23,10 @@ import { SyntheticTrust, writeGoFiles, type GoSubtype } from '../synthetic';
 
 const USAGE = `Usage:
   esr layouts                                   list the built-in layouts
-  esr inspect FILE [--layout ID|PATH] [--lenient] [--json]
-                                                check a file; exit 0 valid, 1 invalid, 2 unreadable
-  esr to-json FILE [--layout ID|PATH] [--lenient]
+  esr inspect FILE [--layout ID|PATH] [--lenient] [--fragment] [--json]
+                                                check a file; exit 0 valid, 1 invalid (not sound, or
+                                                lines rejected), 2 unreadable
+  esr to-json FILE [--layout ID|PATH] [--lenient] [--fragment]
                                                 one JSON record per line (header and trailer included)
   esr write --layout ID|PATH [--eol lf|crlf|cr] [--keep-count]
                                                 JSON records per line on stdin -> file bytes on stdout
@@ -35,6 +36,8 @@ const USAGE = `Usage:
                                                 file, then one change file per day (default 200 staff,
                                                 0 days, seed 1, VPD 123, 2026-11-20, GDW)
 The layout is detected from the file name or its header when --layout is not given.
+A file is sound when it starts with its header, ends with its trailer (right count) and its last line ends as
+the layout says; --fragment reads a file with no header as rows only, where the layout allows fragments.
 A layout is a built-in id (see "esr layouts") or the path of a trust layout file.`;
 
 class UsageError extends Error {}
@@ -51,7 +54,7 @@ interface Args {
 }
 
 const FLAGS_WITH_VALUE = new Set(['layout', 'eol', 'out', 'staff', 'days', 'seed', 'vpd', 'date', 'subtype']);
-const FLAGS = new Set([...FLAGS_WITH_VALUE, 'lenient', 'json', 'keep-count', 'help']);
+const FLAGS = new Set([...FLAGS_WITH_VALUE, 'lenient', 'fragment', 'json', 'keep-count', 'help']);
 
 function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
@@ -100,6 +103,7 @@ function summaryJson(s: ReadSummary) {
     eol: s.eol,
     lines: s.lines,
     records: s.records,
+    sound: s.sound,
     valid: s.valid,
     errorCount: s.errorCount,
     warningCount: s.warningCount,
@@ -113,8 +117,9 @@ function summaryText(s: ReadSummary): string {
   const facts = [f.vpd && `VPD ${f.vpd}`, f.subtype && `subtype ${f.subtype}`, f.extract, f.date && `extract date ${f.date}`, f.sequence !== undefined && `sequence ${f.sequence}`]
     .filter(Boolean)
     .join(', ');
+  const verdict = s.valid ? 'VALID' : s.sound ? 'INVALID: lines rejected' : 'INVALID: not a sound file (cut, junk or altered)';
   const lines = [
-    `${f.name ?? '(unnamed)'}: ${s.valid ? 'VALID' : 'INVALID'}`,
+    `${f.name ?? '(unnamed)'}: ${verdict}`,
     `  layout ${s.layout}${facts ? '; ' + facts : ''}`,
     `  ${s.lines} lines, line endings ${s.eol}${s.finalNewline ? '' : ', no line ending after the last line'}`,
     `  records: ${Object.entries(s.records).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}`,
@@ -126,10 +131,14 @@ function summaryText(s: ReadSummary): string {
   return lines.join('\n') + '\n';
 }
 
+function readOptions(args: Args, file: string) {
+  return { fileName: file, lenient: args.flags.lenient === true, fragment: args.flags.fragment === true };
+}
+
 async function inspect(args: Args, io: Io): Promise<number> {
   const file = checkReadable(args.positional[1]);
   const layout = layoutFor(args, file);
-  const reader = new EsrReader(layout, { fileName: file, lenient: args.flags.lenient === true });
+  const reader = new EsrReader(layout, readOptions(args, file));
   reader.resume(); // records are only counted
   await pipeline(fs.createReadStream(file), reader);
   const summary = reader.summary();
@@ -140,7 +149,7 @@ async function inspect(args: Args, io: Io): Promise<number> {
 async function toJson(args: Args, io: Io): Promise<number> {
   const file = checkReadable(args.positional[1]);
   const layout = layoutFor(args, file);
-  const reader = new EsrReader(layout, { fileName: file, lenient: args.flags.lenient === true });
+  const reader = new EsrReader(layout, readOptions(args, file));
   reader.on('problem', (p: Problem) => io.stderr.write(`${p.severity}: ${p.message}\n`));
   const toLines = new Transform({
     writableObjectMode: true,

@@ -36,6 +36,8 @@ function byName(name: string): CompiledLayout | undefined {
 export function detectLayout(fileName?: string, firstLine?: string): CompiledLayout | undefined {
   const fromName = fileName ? byName(fileName) : undefined;
   if (fromName) return fromName;
+  // A byte order mark (a re-saved file) does not hide the layout; the reader reports it.
+  firstLine = firstLine?.replace(/^(\ufeff|\u00ef\u00bb\u00bf)/, '');
   if (!firstLine) return undefined;
   for (const delimiter of ['~', ',']) {
     const fields = firstLine.split(delimiter);

@@ -96,6 +96,11 @@ export interface Layout {
   lineEnding: LineEnding;
   /** Whether the last line ends with a line ending. */
   finalNewline: boolean;
+  /**
+   * Whether a file of this layout may be read as a fragment: rows with no header or trailer (e.g. esr_api's test
+   * files). Even then a fragment is read only when the reader is asked to (`ReadOptions.fragment`).
+   */
+  fragments?: boolean;
   header?: HeaderSpec;
   trailer?: TrailerSpec;
   recordTypes: RecordTypeSpec[];

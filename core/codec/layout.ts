@@ -149,7 +149,7 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
     for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`${p}${p ? '.' : ''}${k}`, 'unknown property');
   };
   const root = obj(json, '');
-  only(root, '', ['id', 'title', 'direction', 'unofficial', 'description', 'sources', 'delimiter', 'quoting', 'quoteEmpty', 'encoding', 'lineEnding', 'finalNewline', 'header', 'trailer', 'recordTypes', 'fileName']);
+  only(root, '', ['id', 'title', 'direction', 'unofficial', 'description', 'sources', 'delimiter', 'quoting', 'quoteEmpty', 'encoding', 'lineEnding', 'finalNewline', 'fragments', 'header', 'trailer', 'recordTypes', 'fileName']);
   if (root.quoteEmpty !== undefined && typeof root.quoteEmpty !== 'boolean') fail('quoteEmpty', 'must be true or false');
   if (root.unofficial !== undefined && typeof root.unofficial !== 'boolean') fail('unofficial', 'must be true or false');
   if (root.description !== undefined && typeof root.description !== 'string') fail('description', 'must be a string');
@@ -165,6 +165,7 @@ export function compileLayout(json: unknown, source = 'layout'): CompiledLayout 
   oneOf(root, 'encoding', '', ['latin1', 'ascii', 'utf8'] as const);
   oneOf(root, 'lineEnding', '', ['lf', 'crlf', 'cr'] as const);
   if (typeof root.finalNewline !== 'boolean') fail('finalNewline', 'must be true or false');
+  if (root.fragments !== undefined && typeof root.fragments !== 'boolean') fail('fragments', 'must be true or false');
 
   const compileFields = (list: unknown, p: string): CompiledField[] => {
     if (!Array.isArray(list)) fail(p, 'must be an array');

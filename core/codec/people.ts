@@ -74,7 +74,11 @@ export class PersonGrouper extends Transform {
   }
 }
 
-function personIdOf(layout: CompiledLayout, record: EsrRecord): string | undefined {
+/**
+ * The Person ID a row belongs to: its person field, or for a person delete (PRD) its ID; undefined for rows of
+ * no person (HDR, TRL, LCA, child deletes, unknown lines) and where the field is empty.
+ */
+export function personIdOf(layout: CompiledLayout, record: EsrRecord): string | undefined {
   const rt = layout.byCode.get(record.recordType) ?? layout.byDeleteCode.get(record.recordType);
   if (!rt || rt === layout.header || rt === layout.trailer) return undefined;
   const isDelete = layout.byDeleteCode.get(record.recordType) === rt;

@@ -1,9 +1,10 @@
 /**
- * Problems found while reading a file. A message names the file, line, record type and field but never a
- * field value: ESR files hold personal data.
+ * Problems found while reading a file. A message names the file, line, record type (only a code the layout
+ * knows) and field but never a field value: ESR files hold personal data.
  */
 export type ProblemCode =
   | 'EMPTY_FILE'
+  | 'BYTE_ORDER_MARK'
   | 'BLANK_LINE'
   | 'INVALID_ENCODING'
   | 'MIXED_LINE_ENDINGS'
@@ -13,6 +14,7 @@ export type ProblemCode =
   | 'FILE_NAME_INVALID'
   | 'FILE_NAME_MISMATCH'
   | 'MISSING_TRAILER'
+  | 'LAST_LINE_NOT_ENDED'
   | 'TRAILER_COUNT_MISMATCH'
   | 'DATA_AFTER_TRAILER'
   | 'UNKNOWN_RECORD_TYPE'
@@ -29,9 +31,16 @@ export type ProblemCode =
 
 export type Severity = 'error' | 'warning';
 
+/**
+ * file: about the file as a whole (cut, junk, re-saved, header or trailer wrong); an error of this scope means
+ * the file is not sound. line: about one line, whose record is rejected (an error) or kept (a warning).
+ */
+export type Scope = 'file' | 'line';
+
 export interface Problem {
   severity: Severity;
   code: ProblemCode;
+  scope: Scope;
   /** 1-based line number; 0 for problems of the whole file (e.g. an empty file). */
   line: number;
   recordType?: string;
@@ -42,7 +51,7 @@ export interface Problem {
   message: string;
 }
 
-export function formatProblem(p: Omit<Problem, 'message'>, detail: string): string {
+export function formatProblem(p: Omit<Problem, 'message' | 'scope'>, detail: string): string {
   const where = [p.file, p.line ? `line ${p.line}` : undefined, p.recordType, p.field ? `field "${p.field}"` : undefined]
     .filter(Boolean)
     .join(', ');

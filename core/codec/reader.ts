@@ -10,9 +10,13 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { CompiledField, CompiledLayout, CompiledRecordType } from './layout';
 import { compileDecoder, type FieldDecoder } from './field-decoder';
 import { parseFileName, type FileNameParts } from './file-name';
-import { formatProblem, type Problem, type ProblemCode, type Severity } from './problems';
+import { formatProblem, type Problem, type ProblemCode, type Scope, type Severity } from './problems';
 
-/** A record: `recordType` plus one property per non-empty field (keys from the layout). */
+/**
+ * A record: `recordType` plus one property per non-empty field (keys from the layout). A line whose first field
+ * is not a record type of the layout comes out as `{ recordType: '?', values: [every field, the first included] }`:
+ * that first field may be anything, even personal data, so it is never used as a record type.
+ */
 export type EsrRecord = { recordType: string } & Record<string, unknown>;
 
 export type LineEndingSeen = 'lf' | 'crlf' | 'cr' | 'mixed' | 'none';
@@ -33,8 +37,17 @@ export interface FileInfo {
 }
 
 export interface ReadOptions {
-  /** Accept extra trailing columns, placeholder trailer counts, a non-standard header and blank lines. */
+  /**
+   * Accept extra trailing columns (also empty ones on the header and trailer), placeholder trailer counts, blank
+   * lines, mixed line endings, a byte order mark (stripped) and, with `fragment`, a non-standard header; each as a
+   * warning. Never a file cut short: a lenient read still needs the header, the trailer and the last line's ending.
+   */
   lenient?: boolean;
+  /**
+   * Read a file with no header as a fragment of an extract (rows only, no trailer needed), where the layout
+   * allows fragments (`fragments: true`). Off by default: a file that does not start with its header is not sound.
+   */
+  fragment?: boolean;
   /** Transport file name (or path): named in problems and parsed for file facts. */
   fileName?: string;
   /** How many problems of each severity summary() keeps (all are emitted as 'problem' events). Default 1000. */
@@ -49,9 +62,19 @@ export interface ReadSummary {
   eol: LineEndingSeen;
   finalNewline: boolean;
   lines: number;
-  /** Lines per record type, header and trailer included. */
+  /** Lines per record type, header and trailer included; `?` counts lines whose first field is not a record type. */
   records: Record<string, number>;
+  /**
+   * The file is whole and is what it says it is: it starts with the layout's header (or is a fragment read as one),
+   * its trailer is the last line and its count matches, every line ended as the layout says, and no other problem
+   * of the file as a whole (scope `file`) is an error. A sound file may still have rejected lines.
+   */
+  sound: boolean;
+  /** No error at all: sound, and no line rejected. */
   valid: boolean;
+  /** Errors of the file as a whole (scope `file`): why it is not sound. Counted in errorCount as well. */
+  fileErrorCount: number;
+  fileErrors: Problem[];
   errorCount: number;
   warningCount: number;
   errors: Problem[];
@@ -98,8 +121,21 @@ export class EsrReader extends Transform {
   private readonly counts: Record<string, number> = Object.create(null);
   private readonly errors: Problem[] = [];
   private readonly warnings: Problem[] = [];
+  private readonly fileErrors: Problem[] = [];
   private errorCount = 0;
   private warningCount = 0;
+  private fileErrorCount = 0;
+  private readonly fragmentAllowed: boolean;
+  /** Line 1 had the header's record type (valid or not). */
+  private headerTried = false;
+  /** Reading the header or trailer line: a problem with it is a problem of the file. */
+  private fileLine = false;
+  private trailerCountMatches = false;
+  /** The line endings of the last two ended lines (LF, CRLF, CR), to tell a CRLF cut after its CR. */
+  private lastEol = -1;
+  private previousEol = -1;
+  /** The first bytes, held until a byte order mark can be told apart. */
+  private start: Buffer | undefined = Buffer.alloc(0);
   private pending: Problem[] | undefined;
   private readonly fileInfo: FileInfo = {};
   private readonly maxLine: number;
@@ -119,6 +155,7 @@ export class EsrReader extends Transform {
     this.maxLine = options.maxLineLength ?? 1024 * 1024;
     this.quoted = layout.spec.quoting === 'fields';
     this.asciiOnly = layout.spec.encoding === 'ascii';
+    this.fragmentAllowed = options.fragment === true && layout.spec.fragments === true;
     if (layout.spec.encoding === 'utf8') this.decoder = new StringDecoder('utf8');
     if (options.fileName) {
       const base = path.basename(options.fileName);
@@ -148,7 +185,10 @@ export class EsrReader extends Transform {
       finalNewline: this.finalNewline,
       lines: this.lineNo,
       records: { ...this.counts },
+      sound: this.fileErrorCount === 0,
       valid: this.errorCount === 0,
+      fileErrorCount: this.fileErrorCount,
+      fileErrors: [...this.fileErrors],
       errorCount: this.errorCount,
       warningCount: this.warningCount,
       errors: [...this.errors],
@@ -158,9 +198,13 @@ export class EsrReader extends Transform {
 
   override _transform(chunk: Buffer | string, _enc: BufferEncoding, callback: TransformCallback): void {
     try {
-      const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+      let buf = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
       this.bytes += buf.length;
-      const text = this.decoder ? this.decoder.write(buf) : buf.toString("latin1");
+      if (this.start) {
+        buf = this.afterByteOrderMark(Buffer.concat([this.start, buf]), false);
+        if (!buf.length) return callback();
+      }
+      const text = this.decoder ? this.decoder.write(buf) : buf.toString('latin1');
       this.splitLines(text, false);
       callback();
     } catch (err) {
@@ -170,6 +214,7 @@ export class EsrReader extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
+      if (this.start) this.splitLines(this.afterByteOrderMark(this.start, true).toString('latin1'), false);
       if (this.decoder) this.splitLines(this.decoder.end(), false);
       this.splitLines('', true);
       this.finish();
@@ -177,6 +222,25 @@ export class EsrReader extends Transform {
     } catch (err) {
       callback(err as Error);
     }
+  }
+
+  /**
+   * The bytes after a UTF-8 byte order mark, which ESR never writes: a file that has one was re-saved (e.g. by a
+   * Windows editor) and may have been altered. An error, or a warning in lenient mode; either way it is stripped
+   * so that the header can still be read. Holds up to 3 bytes until it can tell.
+   */
+  private afterByteOrderMark(buf: Buffer, final: boolean): Buffer {
+    const BOM = [0xef, 0xbb, 0xbf];
+    const n = Math.min(buf.length, 3);
+    const prefix = buf.subarray(0, n).every((b, i) => b === BOM[i]);
+    if (prefix && n < 3 && !final) {
+      this.start = buf;
+      return Buffer.alloc(0);
+    }
+    this.start = undefined;
+    if (!prefix || n < 3) return buf;
+    this.fileProblem(this.lenient ? 'warning' : 'error', 'BYTE_ORDER_MARK', 0, 'the file starts with a byte order mark, which ESR never writes: it was re-saved and may have been altered; the mark was skipped');
+    return buf.subarray(3);
   }
 
   /**
@@ -205,6 +269,8 @@ export class EsrReader extends Transform {
         kind = LF;
       } else break;
       this.eolCounts[kind]++;
+      this.previousEol = this.lastEol;
+      this.lastEol = kind;
       if (this.skipping) {
         this.skipping = false; // the end of the over-long line
       } else this.line(s.slice(pos, end));
@@ -224,19 +290,24 @@ export class EsrReader extends Transform {
       // Never hold a whole file because it has no line breaks: report the line and drop it up to its end.
       if (!this.skipping) {
         this.lineNo++;
-        this.problem('error', 'LINE_TOO_LONG', this.lineNo, `line longer than ${this.maxLine} characters; skipped`);
+        this.fileProblem('error', 'LINE_TOO_LONG', this.lineNo, `line longer than ${this.maxLine} characters; skipped`);
       }
       this.skipping = true;
       this.carry = this.carry.endsWith('\r') ? '\r' : '';
     }
   }
 
-  private problem(severity: Severity, code: ProblemCode, line: number, detail: string, recordType?: string, field?: string): Problem {
+  /** `recordType` must be a code the layout knows (or undefined): a line's first field may be a value. */
+  private problem(severity: Severity, code: ProblemCode, line: number, detail: string, recordType?: string, field?: string, scope: Scope = 'line'): Problem {
     const base = { severity, code, line, recordType, field, file: this.fileLabel };
-    const p: Problem = { ...base, message: formatProblem(base, detail) };
+    const p: Problem = { ...base, scope, message: formatProblem(base, detail) };
     if (severity === 'error') {
       this.errorCount++;
       if (this.errors.length < this.keep) this.errors.push(p);
+      if (scope === 'file') {
+        this.fileErrorCount++;
+        if (this.fileErrors.length < this.keep) this.fileErrors.push(p);
+      }
     } else {
       this.warningCount++;
       if (this.warnings.length < this.keep) this.warnings.push(p);
@@ -245,8 +316,20 @@ export class EsrReader extends Transform {
     return p;
   }
 
-  /** An error tied to the record being built: collected so the record can be rejected with its problems. */
+  /** A problem of the file as a whole: an error of this kind means the file is not sound. */
+  private fileProblem(severity: Severity, code: ProblemCode, line: number, detail: string, recordType?: string, field?: string): Problem {
+    return this.problem(severity, code, line, detail, recordType, field, 'file');
+  }
+
+  /**
+   * An error tied to the record being built: collected so the record can be rejected with its problems. On the
+   * header or trailer line it is an error of the file instead: those lines say what the file is.
+   */
   private recordError(code: ProblemCode, line: number, detail: string, recordType: string, field?: string): void {
+    if (this.fileLine) {
+      this.fileProblem('error', code, line, detail, recordType, field);
+      return;
+    }
     const p = this.problem('error', code, line, detail, recordType, field);
     (this.pending ??= []).push(p);
   }
@@ -254,16 +337,16 @@ export class EsrReader extends Transform {
   private line(text: string): void {
     const line = ++this.lineNo;
     if (text.length > this.maxLine) {
-      this.problem('error', 'LINE_TOO_LONG', line, `line longer than ${this.maxLine} characters; skipped`);
+      this.fileProblem('error', 'LINE_TOO_LONG', line, `line longer than ${this.maxLine} characters; skipped`);
       return;
     }
     if (text.length === 0) {
-      this.problem(this.lenient ? 'warning' : 'error', 'BLANK_LINE', line, 'blank line');
+      this.fileProblem(this.lenient ? 'warning' : 'error', 'BLANK_LINE', line, 'blank line');
       return;
     }
     if (this.asciiOnly ? /[^\x00-\x7f]/.test(text) : this.decoder !== undefined && text.includes('\ufffd')) {
       const what = this.asciiOnly ? 'bytes that are not ASCII' : 'bytes that are not valid UTF-8 (or a U+FFFD character)';
-      this.problem('error', 'INVALID_ENCODING', line, what);
+      this.fileProblem('error', 'INVALID_ENCODING', line, what);
     }
     let fields: string[];
     if (this.quoted) {
@@ -280,7 +363,7 @@ export class EsrReader extends Transform {
         }) as string[][])[0] ?? [''];
         this.quotedFlags = flags;
       } catch (err) {
-        this.problem('error', 'CSV_SYNTAX', line, `cannot split the line into fields (${(err as { code?: string }).code ?? 'parse error'})`);
+        this.fileProblem('error', 'CSV_SYNTAX', line, `cannot split the line into fields (${(err as { code?: string }).code ?? 'parse error'})`);
         return;
       }
     } else fields = text.split(this.layout.spec.delimiter);
@@ -290,13 +373,12 @@ export class EsrReader extends Transform {
   private fields(fields: string[], line: number): void {
     const code = fields[0];
     const layout = this.layout;
+    // The first field of a line the layout does not know may be anything, even personal data: never echoed.
     const known = layout.byCode.has(code) || layout.byDeleteCode.has(code);
-    // The first field of a broken line may be anything, even personal data: only code-shaped text is echoed.
-    const shown = known || /^[A-Z][A-Z0-9]{1,3}$/.test(code) ? code : undefined;
-    const counted = shown ?? '?';
+    const counted = known ? code : '?';
     this.counts[counted] = (this.counts[counted] ?? 0) + 1;
     if (this.trailerLine) {
-      this.problem('error', 'DATA_AFTER_TRAILER', line, `line after the ${layout.trailer!.code} trailer`, shown);
+      this.fileProblem('error', 'DATA_AFTER_TRAILER', line, `line after the ${layout.trailer!.code} trailer`, known ? code : undefined);
     }
     if (layout.header && code === layout.header.code) return this.header(fields, line);
     if (layout.trailer && code === layout.trailer.code) return this.trailer(fields, line);
@@ -304,9 +386,8 @@ export class EsrReader extends Transform {
     if (rt) return this.deliver(this.record(rt, fields, line), line, code);
     const deleted = layout.byDeleteCode.get(code);
     if (deleted) return this.deliver(this.deleteRecord(deleted, code, fields, line), line, code);
-    if (shown) this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `record type not in layout ${layout.id}; kept as raw values`, shown);
-    else this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `the first field is not a record type code; line kept as raw values`);
-    this.deliver({ recordType: code, values: fields.slice(1) }, line, counted);
+    this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `the first field is not a record type of layout ${layout.id}; line kept as raw values (record type "?")`);
+    this.deliver({ recordType: '?', values: fields }, line, counted);
   }
 
   private deliver(record: EsrRecord, line: number, recordType: string): void {
@@ -413,24 +494,51 @@ export class EsrReader extends Transform {
     return rec;
   }
 
+  /**
+   * Lenient mode: empty columns after the last field of a header or trailer, kept in `_extra` with a warning as on
+   * data rows. The number of fields to decode, or undefined where the count is wrong.
+   */
+  private headerTrailerCount(rt: CompiledRecordType, fields: string[], line: number, rec: EsrRecord): number | undefined {
+    const n = fields.length;
+    if (rt.counts.includes(n)) {
+      if (n !== rt.defaultCount) rec._fieldCount = n;
+      return n;
+    }
+    if (!this.lenient || n <= rt.maxCount || fields.slice(rt.maxCount).some((f) => f !== '')) return undefined;
+    this.problem('warning', 'EXTRA_FIELDS', line, `${n} fields where the layout has ${rt.maxCount}; the extra empty fields are kept`, rt.code);
+    rec._extra = fields.slice(rt.maxCount);
+    if (rt.maxCount !== rt.defaultCount) rec._fieldCount = rt.maxCount;
+    return rt.maxCount;
+  }
+
   private header(fields: string[], line: number): void {
     const h = this.layout.header!;
-    if (line !== 1) {
-      this.recordError('HEADER_NOT_FIRST', line, `${h.code} is allowed only on the first line`, h.code);
-      return this.deliver({ recordType: h.code, values: fields.slice(1) }, line, h.code);
+    this.fileLine = true;
+    try {
+      if (line !== 1) {
+        this.recordError('HEADER_NOT_FIRST', line, `${h.code} is allowed only on the first line`, h.code);
+        return this.deliver({ recordType: h.code, values: fields.slice(1) }, line, h.code);
+      }
+      this.headerTried = true;
+      const rec: EsrRecord = { recordType: h.code };
+      const count = this.headerTrailerCount(h, fields, line, rec);
+      if (count === undefined) {
+        // Not a real header: kept as raw values. Only a lenient read of a fragment goes on without one.
+        const detail = `${fields.length} fields where the layout's header has ${h.counts.join(' or ')}`;
+        if (this.lenient && this.fragmentAllowed) this.problem('warning', 'HEADER_INVALID', line, detail + '; kept as raw values, the rest read as a fragment', h.code);
+        else this.recordError('HEADER_INVALID', line, detail, h.code);
+        return this.deliver({ recordType: h.code, values: fields.slice(1) }, line, h.code);
+      }
+      this.headerLine = line;
+      this.readHeader(h, fields, count, rec, line);
+    } finally {
+      this.fileLine = false;
     }
-    if (!h.counts.includes(fields.length)) {
-      // Not a real header: lenient mode keeps it as raw values and reads the rest as a fragment (no trailer needed).
-      const detail = `${fields.length} fields where the layout's header has ${h.counts.join(' or ')}`;
-      if (!this.lenient) this.recordError('HEADER_INVALID', line, detail, h.code);
-      else this.problem('warning', 'HEADER_INVALID', line, detail + '; kept as raw values', h.code);
-      return this.deliver({ recordType: h.code, values: fields.slice(1) }, line, h.code);
-    }
-    this.headerLine = line;
-    const rec: EsrRecord = { recordType: h.code };
-    if (fields.length !== h.defaultCount) rec._fieldCount = fields.length;
+  }
+
+  private readHeader(h: NonNullable<CompiledLayout['header']>, fields: string[], count: number, rec: EsrRecord, line: number): void {
     this.checkQuoting(h, fields, line);
-    this.decodeFields(h, fields, fields.length, rec, line);
+    this.decodeFields(h, fields, count, rec, line);
     const nameField = h.fileNameField;
     const headerName = nameField ? rec[nameField] : undefined;
     if (typeof headerName === 'string') {
@@ -438,7 +546,7 @@ export class EsrReader extends Transform {
       const parts = parseFileName(this.layout, headerName);
       if (!parts) {
         const fieldName = h.fieldsByKey.get(nameField!)!.name;
-        this.problem(this.lenient ? 'warning' : 'error', 'FILE_NAME_INVALID', line, `file name does not match ${this.layout.spec.fileName?.pattern}`, h.code, fieldName);
+        this.fileProblem(this.lenient ? 'warning' : 'error', 'FILE_NAME_INVALID', line, `file name does not match ${this.layout.spec.fileName?.pattern}`, h.code, fieldName);
       } else {
         if (this.fileInfo.name && this.fileInfo.name !== headerName) {
           this.problem('warning', 'FILE_NAME_MISMATCH', line, 'the name inside the header differs from the file name', h.code);
@@ -455,17 +563,22 @@ export class EsrReader extends Transform {
     const t = this.layout.trailer!;
     if (this.trailerLine) return this.deliver({ recordType: t.code, values: fields.slice(1) }, line, t.code);
     this.trailerLine = line;
-    const rec: EsrRecord = { recordType: t.code };
-    if (!t.counts.includes(fields.length)) {
-      this.countProblem(t, fields.length, line);
-      return this.deliver({ recordType: t.code, values: fields.slice(1) }, line, t.code);
+    this.fileLine = true;
+    try {
+      const rec: EsrRecord = { recordType: t.code };
+      const n = this.headerTrailerCount(t, fields, line, rec);
+      if (n === undefined) {
+        this.countProblem(t, fields.length, line);
+        return this.deliver({ recordType: t.code, values: fields.slice(1) }, line, t.code);
+      }
+      this.checkQuoting(t, fields, line);
+      this.decodeFields(t, fields, n, rec, line);
+      const count = rec[t.countField];
+      if (typeof count === 'string') this.trailerCount = count;
+      this.deliver(rec, line, t.code);
+    } finally {
+      this.fileLine = false;
     }
-    if (fields.length !== t.defaultCount) rec._fieldCount = fields.length;
-    this.checkQuoting(t, fields, line);
-    this.decodeFields(t, fields, fields.length, rec, line);
-    const count = rec[t.countField];
-    if (typeof count === 'string') this.trailerCount = count;
-    this.deliver(rec, line, t.code);
   }
 
   private finish(): void {
@@ -475,36 +588,66 @@ export class EsrReader extends Transform {
       this.push(this.held);
       this.held = undefined;
     }
-    const layout = this.layout;
     if (this.lineNo === 0) {
-      this.problem('error', 'EMPTY_FILE', 0, 'the file is empty');
+      this.fileProblem('error', 'EMPTY_FILE', 0, 'the file is empty');
       return;
     }
     const eolUsed = this.eolCounts.filter((c) => c > 0).length;
-    if (eolUsed > 1) this.problem(this.lenient ? 'warning' : 'error', 'MIXED_LINE_ENDINGS', 0, 'the file mixes line endings');
-    if (layout.header && !this.headerLine) {
-      this.problem('warning', 'NO_HEADER', 0, `no ${layout.header.code} header: read as a fragment of an extract`);
+    if (eolUsed > 1) this.fileProblem(this.lenient ? 'warning' : 'error', 'MIXED_LINE_ENDINGS', 0, 'the file mixes line endings');
+    const fragment = this.checkHeaderRead();
+    this.checkTrailer(fragment);
+    this.checkLastLineEnded();
+  }
+
+  /** Whether the file was read as a fragment (no header, as the reader was asked to allow). */
+  private checkHeaderRead(): boolean {
+    const header = this.layout.header;
+    if (!header || this.headerLine) return false;
+    if (this.fragmentAllowed) {
+      this.fileProblem('warning', 'NO_HEADER', 0, `no ${header.code} header: read as a fragment of an extract, as asked`);
+      return true;
     }
-    if (!layout.trailer) return;
-    const tcode = layout.trailer.code;
+    if (!this.headerTried) {
+      const how = this.layout.spec.fragments ? ' (a fragment of an extract is read only when fragment reading is asked for)' : '';
+      this.fileProblem('error', 'NO_HEADER', 0, `the first line is not the ${header.code} header: not a whole ${this.layout.id} file${how}`);
+    }
+    return false;
+  }
+
+  private checkTrailer(fragment: boolean): void {
+    const trailer = this.layout.trailer;
+    if (!trailer) return;
+    const tcode = trailer.code;
     if (!this.trailerLine) {
-      if (this.headerLine) this.problem('error', 'MISSING_TRAILER', this.lineNo, `no ${tcode} trailer: the file may be cut short`, tcode);
+      // Of the file, not of its last line (which may be a rejected record): no line number. A file with no header
+      // at all has been reported as such already.
+      const noHeader = this.layout.header && !this.headerTried;
+      if (!fragment && !noHeader) this.fileProblem('error', 'MISSING_TRAILER', 0, `no ${tcode} trailer: the file may be cut short`, tcode);
       return;
     }
     if (this.trailerCount === undefined) return;
-    const count = layout.trailer.count;
+    const count = trailer.count;
     const expected = count === 'allLines' ? this.lineNo : count.recordTypes.reduce((sum, c) => sum + (this.counts[c] ?? 0), 0);
-    if (this.trailerCount !== String(expected)) {
-      const field = layout.trailer.fieldsByKey.get(layout.trailer.countField)!.name;
+    this.trailerCountMatches = this.trailerCount === String(expected);
+    if (!this.trailerCountMatches) {
+      const field = trailer.fieldsByKey.get(trailer.countField)!.name;
       const what = count === 'allLines' ? 'lines in the file' : `${count.recordTypes.join('/')} lines`;
-      this.problem(
-        this.lenient ? 'warning' : 'error',
-        'TRAILER_COUNT_MISMATCH',
-        this.trailerLine,
-        `trailer count does not match the ${expected} ${what}`,
-        tcode,
-        field,
-      );
+      this.fileProblem(this.lenient ? 'warning' : 'error', 'TRAILER_COUNT_MISMATCH', this.trailerLine, `trailer count does not match the ${expected} ${what}`, tcode, field);
+    }
+  }
+
+  /**
+   * A cut inside the last line leaves it without the layout's line ending (or, in a CRLF file, with a lone CR).
+   * Lenient mode lets a missing final line ending pass only after a whole trailer whose count matches.
+   */
+  private checkLastLineEnded(): void {
+    const layout = this.layout;
+    if (!this.finalNewline && layout.spec.finalNewline) {
+      const whole = this.trailerLine === this.lineNo && this.trailerCountMatches;
+      const severity: Severity = this.lenient && whole ? 'warning' : 'error';
+      this.fileProblem(severity, 'LAST_LINE_NOT_ENDED', this.lineNo, 'the last line has no line ending: the file may be cut short');
+    } else if (this.finalNewline && this.previousEol !== -1 && this.lastEol !== this.previousEol) {
+      this.fileProblem('error', 'LAST_LINE_NOT_ENDED', this.lineNo, 'the last line ends differently from the line before it: the file may be cut short');
     }
   }
 }

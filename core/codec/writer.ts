@@ -130,8 +130,11 @@ export class EsrWriter extends Transform {
     this.out = '';
   }
 
+  /** The record type is named only when the layout knows it: a record's recordType may hold any value. */
   private fail(code: WriteErrorCode, recordType: string | undefined, field: string | undefined, detail: string): never {
-    throw new EsrWriteError(code, this.recordNumber, recordType, field, detail);
+    const { byCode, byDeleteCode } = this.layout;
+    const shown = recordType === undefined || byCode.has(recordType) || byDeleteCode.has(recordType) ? recordType : '?';
+    throw new EsrWriteError(code, this.recordNumber, shown, field, detail);
   }
 
   private writeRecord(input: unknown): void {
@@ -168,6 +171,7 @@ export class EsrWriter extends Transform {
     }
     const deleted = this.layout.byDeleteCode.get(code);
     if (deleted) return this.line(code, this.encodeDelete(deleted, record));
+    if (code === '?' && Array.isArray(record.values) && record.values.length > 0) return this.line(code, this.encodeUnknown(record.values));
     if (Array.isArray(record.values)) return this.line(code, this.encodeRaw(code, record));
     this.fail('UNKNOWN_RECORD_TYPE', code, undefined, `record type not in layout ${this.layout.id}`);
   }
@@ -196,6 +200,8 @@ export class EsrWriter extends Transform {
       if (given[f.key] !== undefined) values[f.key] = given[f.key];
       else if (this.headerValues?.[f.key] !== undefined) values[f.key] = this.headerValues[f.key];
     }
+    if (given._extra !== undefined) values._extra = given._extra;
+    if (given._fieldCount !== undefined) values._fieldCount = given._fieldCount;
     const keep = this.options.trailerCount === 'keep' && given[trailer.countField] !== undefined;
     if (!keep) {
       const count = trailer.count;
@@ -293,6 +299,11 @@ export class EsrWriter extends Transform {
     if (id === undefined || id === '') this.fail('REQUIRED_FIELD_MISSING', record.recordType, idField.name, 'a delete row must carry the ID');
     const extra = Array.isArray(record._extra) ? record._extra.map((v, i) => this.checkText(record.recordType, `value ${i + 3}`, this.rawText(record.recordType, v, i + 3), false)) : [];
     return [record.recordType, this.checkText(record.recordType, idField.name, this.rawText(record.recordType, id, 2), false), ...extra];
+  }
+
+  /** A line the reader did not know (`recordType: '?'`): `values` holds every field, the first included. */
+  private encodeUnknown(values: unknown[]): string[] {
+    return values.map((v, i) => this.checkText('?', `value ${i + 1}`, this.rawText('?', v, i + 1), false));
   }
 
   private encodeRaw(code: string, record: EsrRecord): string[] {

@@ -6,6 +6,7 @@ import { compileMapping, type Mapper } from '../../core/mapping';
 import { mappingOptions, type MapConfig } from './map-options';
 import type { Node, NodeAPI } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
+import { knownRecordType } from '../shared/record-type';
 
 export = function register(RED: NodeAPI): void {
   const t = messagesFor(RED, 'esr-map');
@@ -40,8 +41,8 @@ export = function register(RED: NodeAPI): void {
               try {
                 return mapper!.map(r as Record<string, unknown>, msg);
               } catch (err) {
-                const recordType = (r as { recordType?: unknown } | null)?.recordType;
-                const item = typeof recordType === 'string' ? t('errors.itemOfType', { index: i + 1, recordType }) : t('errors.item', { index: i + 1 });
+                const recordType = knownRecordType(msg, (r as { recordType?: unknown } | null)?.recordType);
+                const item = recordType ? t('errors.itemOfType', { index: i + 1, recordType }) : t('errors.item', { index: i + 1 });
                 (err as Error).message = `${item}: ${(err as Error).message}`;
                 throw err;
               }
@@ -60,7 +61,7 @@ export = function register(RED: NodeAPI): void {
         // Where: the file and the record's place in it (never a value).
         const parts = msg.parts as { index?: number } | undefined;
         const esr = msg.esr as { name?: string } | undefined;
-        const where = [msg.filename ?? esr?.name, parts?.index !== undefined ? t('errors.record', { index: parts.index + 1 }) : undefined, (msg.payload as { recordType?: string } | null)?.recordType]
+        const where = [msg.filename ?? esr?.name, parts?.index !== undefined ? t('errors.record', { index: parts.index + 1 }) : undefined, knownRecordType(msg, (msg.payload as { recordType?: unknown } | null)?.recordType)]
           .filter((x) => typeof x === 'string' || typeof x === 'number')
           .join(', ');
         const e = err as Error;

@@ -1,14 +1,15 @@
 /**
  * esr-read: an ESR file in (Buffer, string, stream, or a local path), records out: one message per record, per
- * person, per batch, or one for the whole file. Rejected lines go to the second output, the summary to the third;
- * a file-level failure (e.g. a missing trailer) reaches Catch nodes through done(err).
+ * person, per batch, or one for the whole file. Rejected lines go to the second output, the summary to the third.
+ * Whether the file is sound is the codec's answer (summary.sound); a file that is not reaches Catch nodes through
+ * done(err), its last message carries msg.reset, and in whole-file mode nothing is sent.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Rejected } from '../../core/codec';
+import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, personIdOf, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Problem, type Rejected } from '../../core/codec';
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { messagesFor } from '../shared/messages';
@@ -16,6 +17,8 @@ import { messagesFor } from '../shared/messages';
 interface ReadConfig extends LayoutConfig {
   name?: string;
   lenient: boolean;
+  /** Read a file with no header as a fragment, where the layout allows it. */
+  fragment?: boolean;
   input: 'payload' | 'path';
   mode: 'record' | 'person' | 'batch' | 'file';
   batchSize: number | string;
@@ -28,10 +31,7 @@ interface ReadConfig extends LayoutConfig {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Problems that belong to no single rejected line: they fail the file. */
-function fileLevel(summary: ReturnType<EsrReader['summary']>, rejectedLines: Set<number>) {
-  return summary.errors.filter((p) => !rejectedLines.has(p.line));
-}
+const problemsOut = (problems: Problem[]) => problems.map(({ line, recordType, field, code, message }) => ({ line, recordType, field, code, message }));
 
 export = function register(RED: NodeAPI): void {
   const t = messagesFor(RED, 'esr-read');
@@ -120,10 +120,9 @@ export = function register(RED: NodeAPI): void {
         source.destroy(); // never leave a file handle or a download open
         throw err;
       }
-      const reader = new EsrReader(fileLayout, { fileName, lenient: config.lenient === true });
+      const reader = new EsrReader(fileLayout, { fileName, lenient: config.lenient === true, fragment: config.fragment === true });
       const partsId = randomUUID();
       const facts = () => ({ ...reader.file, layout: fileLayout.id });
-      const rejectedLines = new Set<number>();
       let index = 0;
       let held: NodeMessage | undefined;
       let records = 0;
@@ -149,12 +148,27 @@ export = function register(RED: NodeAPI): void {
           : t('status.progress', { count: records });
         node.status({ fill: 'blue', shape: 'dot', text });
       };
+      const mode = config.mode || 'record';
+      // Person mode: a person with a rejected row (e.g. a bad date of birth on PRA) is incomplete, so the whole
+      // person goes to the rejected output instead of the records output. Rows are held here until their person.
+      const rejectedPeople = new Map<string, Rejected[]>();
+      const rejectOut = (payloadOut: unknown, topic: string, line: number, problems: Problem[]) => {
+        send([null, { payload: payloadOut, topic, filename: fileName ?? reader.file.name, esr: facts(), line, problems: problemsOut(problems) }, null]);
+      };
+      const rejectPerson = (personId: string, records: EsrRecord[]) => {
+        const rows = rejectedPeople.get(personId)!;
+        rejectedPeople.delete(personId);
+        const problems = rows.flatMap((r) => r.problems);
+        rejectOut({ personId, records, rejected: rows.map((r) => ({ line: r.line, recordType: r.recordType, record: r.record })) }, 'person', rows[0].line, problems);
+      };
       reader.on('reject', (r: Rejected) => {
-        rejectedLines.add(r.line);
-        send([null, { payload: r.record, topic: r.recordType, filename: fileName ?? reader.file.name, esr: facts(), line: r.line, problems: r.problems.map(({ line, recordType, field, code, message }) => ({ line, recordType, field, code, message })) }, null]);
+        const personId = mode === 'person' ? personIdOf(fileLayout, r.record) : undefined;
+        if (personId === undefined) return rejectOut(r.record, r.recordType, r.line, r.problems);
+        const rows = rejectedPeople.get(personId);
+        if (rows) rows.push(r);
+        else rejectedPeople.set(personId, [r]);
       });
 
-      const mode = config.mode || 'record';
       const batchSize = Math.max(1, Number(config.batchSize) || 1000);
       let batch: EsrRecord[] = [];
       const all: EsrRecord[] = [];
@@ -167,7 +181,8 @@ export = function register(RED: NodeAPI): void {
           let step: Promise<void> = Promise.resolve();
           if (mode === 'person') {
             const x = item as PersonGroup | OtherRecord;
-            if (x.type === 'person') {
+            if (x.type === 'person' && rejectedPeople.has(x.personId)) rejectPerson(x.personId, x.records);
+            else if (x.type === 'person') {
               const view = currentAt(fileLayout, x, date);
               const personType = fileLayout.recordTypes.find((rt) => rt.idField && rt.idField === rt.personField)?.code;
               const { [personType ?? 'PRA']: people, ...others } = view.current;
@@ -198,28 +213,30 @@ export = function register(RED: NodeAPI): void {
         }
         throw err;
       }
-      // The reader has finished: its summary is final.
+      // The reader has finished: its summary is final. People all of whose rows were rejected go out now.
+      for (const personId of [...rejectedPeople.keys()]) rejectPerson(personId, []);
       const summary = reader.summary();
-      const failing = fileLevel(summary, rejectedLines);
+      const { sound, fileErrors } = summary;
       if (mode === 'batch' && batch.length) await out(batch, 'batch');
       // The whole file goes on only if the file as a whole is sound (records already sent cannot be taken back).
-      if (mode === 'file' && failing.length === 0) await out(all, 'file');
+      if (mode === 'file' && sound) await out(all, 'file');
       if (held) {
         (held.parts as { count?: number }).count = index;
         // A failed file must not be completed downstream: msg.reset makes a join drop the parts it holds (and
         // esr-write the file it is building) instead of sending a file that is only partly there.
-        if (failing.length) held.reset = true;
+        if (!sound) held.reset = true;
         send([held, null, null]);
       }
       // The summary carries the input message, so that it can confirm the file to esr-sftp-in; a file that failed
       // must not be confirmed, so then it goes without the claim (the error, with it, goes to Catch nodes).
       const { payload: _p, parts: _parts, ...original } = msg;
-      if (failing.length) delete original.esrClaim;
+      if (!sound) delete original.esrClaim;
       send([null, null, { ...original, payload: summary, topic: 'summary', filename: fileName ?? summary.file.name, esr: facts() }]);
-      node.status({ fill: failing.length ? 'red' : summary.errorCount ? 'yellow' : 'green', shape: 'dot', text: summary.errorCount ? t('status.doneWithErrors', { count: records, errors: summary.errorCount }) : t('status.done', { count: records }) });
-      if (failing.length) {
-        const err = new Error(failing.length > 1 ? t('errors.fileFailedMore', { message: failing[0].message, more: failing.length - 1 }) : t('errors.fileFailed', { message: failing[0].message }));
-        Object.assign(err, { code: failing[0].code, problems: failing.slice(0, 20) });
+      node.status({ fill: !sound ? 'red' : summary.errorCount ? 'yellow' : 'green', shape: 'dot', text: summary.errorCount ? t('status.doneWithErrors', { count: records, errors: summary.errorCount }) : t('status.done', { count: records }) });
+      if (!sound) {
+        const more = summary.fileErrorCount - 1;
+        const err = new Error(more > 0 ? t('errors.fileFailedMore', { message: fileErrors[0].message, more }) : t('errors.fileFailed', { message: fileErrors[0].message }));
+        Object.assign(err, { code: fileErrors[0].code, problems: problemsOut(fileErrors.slice(0, 20)) });
         throw err;
       }
     }
