@@ -286,12 +286,15 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
       { id: 'caught', type: 'helper' },
     ]));
     const caught = collect('caught');
-    (helper.getNode('map') as RedNode).receive({ payload: { recordType: 'PRA', dateOfBirth: 'Zebedee' }, filename: NAME, parts: { id: 'p', index: 4 } });
-    (helper.getNode('map') as RedNode).receive({ payload: [{ recordType: 'PRA', dateOfBirth: '2020-01-01' }, { recordType: 'ASA', dateOfBirth: 'Zebedee' }], filename: NAME });
-    await waitFor(() => caught.length === 2);
+    const esr = { layout: 'go-gdw' }; // as esr-read sets it: record types are named only as the layout knows them
+    (helper.getNode('map') as RedNode).receive({ payload: { recordType: 'PRA', dateOfBirth: 'Zebedee' }, filename: NAME, esr, parts: { id: 'p', index: 4 } });
+    (helper.getNode('map') as RedNode).receive({ payload: [{ recordType: 'PRA', dateOfBirth: '2020-01-01' }, { recordType: 'ASA', dateOfBirth: 'Zebedee' }], filename: NAME, esr });
+    (helper.getNode('map') as RedNode).receive({ payload: { recordType: 'KHAN', dateOfBirth: 'Zebedee' }, filename: NAME, esr, parts: { id: 'p', index: 6 } });
+    await waitFor(() => caught.length === 3);
     assert.match(caught[0].error.message, new RegExp(`${NAME}, record 5, PRA: rule 1 \\(dob\\): isoToYmd`));
     assert.match(caught[1].error.message, new RegExp(`${NAME}: item 2 \\(ASA\\): rule 1 \\(dob\\)`));
-    assert.ok(caught.every((m) => !m.error.message.includes('Zebedee')));
+    assert.match(caught[2].error.message, new RegExp(`${NAME}, record 7: rule 1 \\(dob\\)`), 'a record type the layout does not know is not named');
+    assert.ok(caught.every((m) => !m.error.message.includes('Zebedee') && !m.error.message.includes('KHAN')));
   });
 
   it('esr-map: "try it" renders rules against a pasted sample', async () => {
