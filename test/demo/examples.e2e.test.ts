@@ -160,6 +160,14 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     assert.ok(!fs.existsSync(path.join(demo.rosterCsvDir, `staff-${name.replace('.DAT', '.csv')}`)), 'no import file');
   });
 
+  it('a junk file with a GO name (an HTML error page) goes to the error folder at once, not back to the claim folder', async () => {
+    const name = 'GO_123_GDW_GOC_20991228_00000096.DAT';
+    const posts = demo.standIns.received('roster/staff').length;
+    fs.writeFileSync(path.join(demo.hubRoot, 'Out', 'rostering', name), '<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>\r\n');
+    await waitFor(() => fs.existsSync(path.join(demo.hubRoot, 'Out', 'rostering', 'error', name)), MINUTE);
+    assert.equal(demo.standIns.received('roster/staff').length, posts, 'nothing posted');
+  });
+
   it('an OH file with a wrong trailer count goes to the error folder, and none of its records is posted', async () => {
     const oho = demo.seeded.goFiles.oh.find((n) => n.startsWith('OHO_'))!;
     const name = oho.replace(/_\d{8}\.DAT$/, '_00000099.DAT');
@@ -169,6 +177,24 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     await waitFor(() => fs.existsSync(path.join(demo.hubRoot, 'Out', 'occupational-health', 'error', name)), MINUTE);
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(demo.standIns.received('oh/clearance').length, posts, 'nothing posted');
+  });
+
+  it('OH: a person whose PRA was rejected (a bad date of birth) is not sent to the OH system; the rest of the file is', async () => {
+    const source = demo.seeded.goFiles.oh[1];
+    const name = 'GO_123_GDW_GOC_20991229_00000097.DAT';
+    const text = fs.readFileSync(path.join(demo.hubRoot, 'Out', 'occupational-health', 'archive', source), 'latin1').replace(source, name);
+    const people = [...new Set(text.split('\n').filter((l) => l.startsWith('PRA~')).map((l) => l.split('~')[1]))];
+    assert.ok(people.length >= 2, 'the change file has several people');
+    const victim = people[0];
+    // Date of Birth is the 14th field of PRA.
+    const spoilt = text.split('\n').map((l) => (l.startsWith(`PRA~${victim}~`) ? l.split('~').map((v, i) => (i === 13 ? '20230230' : v)).join('~') : l)).join('\n');
+    const posts = demo.standIns.received('oh/staff').length;
+    fs.writeFileSync(path.join(demo.hubRoot, 'Out', 'occupational-health', name), Buffer.from(spoilt, 'latin1'));
+    await waitFor(() => demo.standIns.received('oh/staff').length === posts + 1, MINUTE);
+    const posted = demo.standIns.received('oh/staff').at(-1) as Record<string, string>[];
+    assert.ok(!posted.some((p) => p.personId === victim), 'nothing for the person whose PRA was rejected');
+    for (const other of people.slice(1)) assert.ok(posted.some((p) => p.personId === other), `person ${other} is sent`);
+    await waitFor(() => fs.existsSync(path.join(demo.hubRoot, 'Out', 'occupational-health', 'archive', name)), MINUTE);
   });
 
   it('a file the roster system refuses goes to the error folder, not the archive', async () => {
