@@ -214,7 +214,10 @@ export class EsrReader extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (this.start) this.splitLines(this.afterByteOrderMark(this.start, true).toString('latin1'), false);
+      if (this.start) {
+        const rest = this.afterByteOrderMark(this.start, true);
+        this.splitLines(this.decoder ? this.decoder.write(rest) : rest.toString('latin1'), false);
+      }
       if (this.decoder) this.splitLines(this.decoder.end(), false);
       this.splitLines('', true);
       this.finish();

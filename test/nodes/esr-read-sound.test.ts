@@ -16,6 +16,12 @@ const FILE = Buffer.from(goFile([PRA('1001'), ASA('1001', 'A1'), PRA('1002'), AS
 
 type Msg = Record<string, any>;
 
+function collect(id: string): Msg[] {
+  const out: Msg[] = [];
+  (helper.getNode(id) as HelperNode).on('input', (m: Msg) => out.push(m));
+  return out;
+}
+
 describe('esr-read and unsound files', { skip: NODE_RED_SKIP }, () => {
   before(async () => new Promise<void>((resolve) => helper.startServer(resolve)));
   afterEach(async () => helper.unload());
@@ -46,12 +52,7 @@ describe('esr-read and unsound files', { skip: NODE_RED_SKIP }, () => {
   for (const mode of ['record', 'person', 'batch', 'file']) {
     it(`${mode} mode: every cut of a file ends with msg.reset and an error to Catch${mode === 'file' ? ', and sends nothing' : ''}`, async () => {
       await helper.load([readNode], flow(mode));
-      const records: Msg[] = [];
-      const summary: Msg[] = [];
-      const caught: Msg[] = [];
-      (helper.getNode('records') as HelperNode).on('input', (m: Msg) => records.push(m));
-      (helper.getNode('summary') as HelperNode).on('input', (m: Msg) => summary.push(m));
-      (helper.getNode('caught') as HelperNode).on('input', (m: Msg) => caught.push(m));
+      const [records, summary, caught] = ['records', 'summary', 'caught'].map(collect);
       const change = (await wholeFiles()).find((f) => f.label === 'go-gdw change (crlf)')!.bytes;
       const cuts: Buffer[] = [];
       for (let cut = 0; cut < FILE.length; cut++) cuts.push(FILE.subarray(0, cut));
@@ -84,12 +85,7 @@ describe('esr-read and unsound files', { skip: NODE_RED_SKIP }, () => {
 
   it('person mode: a person whose PRA was rejected goes whole to the rejected output, with the problems', async () => {
     await helper.load([readNode], flow('person'));
-    const records: Msg[] = [];
-    const rejected: Msg[] = [];
-    const summary: Msg[] = [];
-    (helper.getNode('records') as HelperNode).on('input', (m: Msg) => records.push(m));
-    (helper.getNode('rejected') as HelperNode).on('input', (m: Msg) => rejected.push(m));
-    (helper.getNode('summary') as HelperNode).on('input', (m: Msg) => summary.push(m));
+    const [records, rejected, summary] = ['records', 'rejected', 'summary'].map(collect);
     const file = goFile([PRA('1001'), ASA('1001', 'A1'), PRA('1002', { 14: '20230230' }), ASA('1002', 'A2'), PRA('1003')], '\n', NAME);
     (helper.getNode('read') as RedNode).receive({ payload: Buffer.from(file, 'latin1'), filename: NAME });
     const until = Date.now() + 10_000;
