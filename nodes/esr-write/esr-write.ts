@@ -7,6 +7,7 @@ import { type CompiledLayout, type EsrRecord, buildFileName, writeFile, type Fil
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { nextSequence } from '../shared/sequence';
+import { stateStoreFor } from '../shared/state';
 import { messagesFor } from '../shared/messages';
 
 interface WriteConfig extends LayoutConfig {
@@ -19,6 +20,9 @@ interface WriteConfig extends LayoutConfig {
   headerType: string;
   eol?: '' | 'lf' | 'crlf' | 'cr';
   skipInvalid: boolean;
+  /** The esr-state node where sequence numbers are kept; empty for the default local folder. */
+  state?: string;
+  /** The Node-RED context store older versions kept numbers in: read once, to go on from there. */
   store?: string;
   firstSequence?: number | string;
 }
@@ -51,9 +55,6 @@ export = function register(RED: NodeAPI): void {
     } catch (err) {
       node.status({ fill: 'red', shape: 'ring', text: t('status.layoutError') });
       node.error(err);
-    }
-    if (!config.store && !(RED.settings.contextStorage as Record<string, unknown> | undefined)) {
-      node.warn(t('warnings.memorySequence'));
     }
     const open = new Map<string, OpenFile>();
     /** Sequences that already failed: their remaining messages are dropped, so no partial file is made. */
@@ -88,7 +89,9 @@ export = function register(RED: NodeAPI): void {
       const trial = await writeFile(layout, file.records, { ...options, fileName: layout.spec.fileName ? { ...parts, sequence: 0 } : undefined });
       if (trial.rejected.length === file.records.length && file.records.length > 0) throw new Error(t('errors.allInvalid'));
       // Numbered per layout and the VPD in the file name (name parts may set it), so two writers never share a number.
-      const sequence = layout.spec.fileName ? await nextSequence(node, config.store, layout.id, String(parts.vpd ?? vpd), Number(config.firstSequence) || 1) : undefined;
+      const sequence = layout.spec.fileName
+        ? await nextSequence(stateStoreFor(RED, config.state, t('errors.noState')), node, config.store, layout.id, String(parts.vpd ?? vpd), Number(config.firstSequence) || 1)
+        : undefined;
       const fileName = layout.spec.fileName ? buildFileName(layout, { ...parts, sequence: sequence! }) : undefined;
       const result = await writeFile(layout, file.records, { ...options, fileName: fileName ? { ...parts, sequence: sequence! } : undefined });
       for (const r of result.rejected) {

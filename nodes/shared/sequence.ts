@@ -1,22 +1,30 @@
 /**
- * File sequence numbers per (layout, VPD), kept in Node-RED global context in the chosen store and never reused:
- * the next number is stored before it is used, and allocations in this process are serialised.
+ * File sequence numbers per (layout, VPD), from the state store (see esr-state): on disk or in Redis before a file
+ * is named with one, and never handed out twice — also across redeploys, restarts, kill -9 and several runtimes.
+ * A number taken for a file that then failed is skipped, not reused: the file may have reached the hub.
+ *
+ * Upgrade: the first time a counter is used, the number an older version of the pack kept in Node-RED global context
+ * (`esrSequence_<layout>_<vpd>`, in the context store the node named) is read once, and numbering goes on after it.
  */
+import type { StateStore } from '../../core/state';
 import type { Node } from './node-red';
 
-const locks = new Map<string, Promise<unknown>>();
+export function sequenceCounter(layoutId: string, vpd: string): string {
+  return `sequence:${layoutId}:${vpd}`;
+}
 
-export async function nextSequence(node: Node, store: string | undefined, layoutId: string, vpd: string, first = 1): Promise<number> {
+async function oldContextNumber(node: Node, contextStore: string | undefined, layoutId: string, vpd: string): Promise<number | undefined> {
   const key = `esrSequence_${layoutId}_${vpd}`.replace(/[^A-Za-z0-9_-]/g, '_');
-  const ctx = node.context().global;
-  const storeName = store || undefined;
-  const previous = locks.get(key) ?? Promise.resolve();
-  const next = previous.then(async () => {
-    const last = await new Promise<unknown>((resolve, reject) => ctx.get(key, storeName, (err, v) => (err ? reject(err) : resolve(v))));
-    const value = typeof last === 'number' && Number.isInteger(last) ? last + 1 : first;
-    await new Promise<void>((resolve, reject) => ctx.set(key, value, storeName, (err) => (err ? reject(err) : resolve())));
-    return value;
-  });
-  locks.set(key, next.catch(() => undefined));
-  return next;
+  const value = await new Promise<unknown>((resolve) => node.context().global.get(key, contextStore || undefined, (err, v) => resolve(err ? undefined : v)));
+  return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+}
+
+export async function nextSequence(store: StateStore, node: Node, contextStore: string | undefined, layoutId: string, vpd: string, first = 1): Promise<number> {
+  const counter = sequenceCounter(layoutId, vpd);
+  let floor = first;
+  if ((await store.lastNumber(counter)) === undefined) {
+    const old = await oldContextNumber(node, contextStore, layoutId, vpd);
+    if (old !== undefined) floor = Math.max(floor, old + 1);
+  }
+  return store.nextNumber(counter, floor);
 }

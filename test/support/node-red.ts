@@ -1,5 +1,6 @@
 /** node-red-node-test-helper set up for these tests: a real Node-RED runtime, with the pack's compiled nodes. */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -22,7 +23,11 @@ export const NODE_RED_SKIP = major > 22 || (major === 22 && minor >= 9) ? false 
 
 /** Which Node-RED runtime the node tests use: node-red (5.x) by default, ESR_NODE_RED=node-red-4 for 4.1. */
 export const NODE_RED_PACKAGE = process.env.ESR_NODE_RED || 'node-red';
-if (!NODE_RED_SKIP) helper.init(require.resolve(NODE_RED_PACKAGE));
+if (!NODE_RED_SKIP) {
+  helper.init(require.resolve(NODE_RED_PACKAGE));
+  // A user directory of this test process's own: the default ESR state (sequence numbers) is kept there.
+  helper.settings({ userDir: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-node-red-')) });
+}
 
 export type FlowNode = { id: string; type: string; wires?: string[][] } & Record<string, unknown>;
 export interface RedNode {
