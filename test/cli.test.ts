@@ -62,7 +62,9 @@ describe('esr CLI', () => {
     const j = JSON.parse(r.out);
     assert.equal(j.valid, false);
     assert.deepEqual(j.errors.map((e: { code: string }) => e.code), ['INVALID_DATE', 'TRAILER_COUNT_MISMATCH']);
-    assert.deepEqual(j.errors[0], { line: 2, recordType: 'PRA', field: 'Effective Start Date', code: 'INVALID_DATE', message: j.errors[0].message });
+    assert.deepEqual(j.errors[0], { line: 2, recordType: 'PRA', field: 'Effective Start Date', code: 'INVALID_DATE', scope: 'line', message: j.errors[0].message });
+    assert.equal(j.errors[1].scope, 'file');
+    assert.equal(j.sound, false);
     assert.ok(!r.stdout.toString('utf8').includes('Müller') && !r.out.includes('Müller'));
   });
 

@@ -59,13 +59,13 @@ describe('soundness: a file cut at any byte is not sound', async () => {
 });
 
 /** Junk with a GO or TA name: none of it is sound in strict mode. */
-function junkCorpus(files: WholeFile[]): { label: string; layout: string; name: string; bytes: Buffer }[] {
+function junkCorpus(files: WholeFile[]): { label: string; layout: string; name: string; bytes: Buffer; isFragment?: boolean }[] {
   const go = files.find((f) => f.label === 'go-gdw change (lf)')!;
   const ta = files.find((f) => f.label === 'ta (cr)')!;
   const bytes = Buffer.alloc(4096);
   let x = 7;
   for (let i = 0; i < bytes.length; i++) bytes[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
-  const corpus = [];
+  const corpus: ReturnType<typeof junkCorpus> = [];
   for (const [layout, name] of [['go-gdw', go.name], ['ta', ta.name]]) {
     corpus.push(
       { label: `random bytes as ${layout}`, layout, name, bytes },
@@ -83,7 +83,7 @@ function junkCorpus(files: WholeFile[]): { label: string; layout: string; name: 
   if (HAVE_SAMPLES) {
     const mixed = fs.readFileSync(sample('mixed_import.DAT'));
     corpus.push({ label: 'mixed_import.DAT with a byte order mark', layout: 'go-gdw', name: 'GO_123_GDW_GOF_20200602_00001234.DAT', bytes: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), mixed]) });
-    for (const n of ['person_add.DAT', 'iso_8859_1.DAT']) corpus.push({ label: `${n} (a fragment) with a GO name`, layout: 'go-gdw', name: go.name, bytes: fs.readFileSync(sample(n)) });
+    for (const n of ['person_add.DAT', 'iso_8859_1.DAT']) corpus.push({ label: `${n} (a fragment) with a GO name`, layout: 'go-gdw', name: go.name, bytes: fs.readFileSync(sample(n)), isFragment: true });
   }
   return corpus;
 }
@@ -91,12 +91,21 @@ function junkCorpus(files: WholeFile[]): { label: string; layout: string; name: 
 describe('soundness: junk named like an ESR file is not sound', async () => {
   const files = await wholeFiles();
   for (const junk of junkCorpus(files)) {
-    it(junk.label, async () => {
-      const { summary } = await readAll(loadLayout(junk.layout), junk.bytes, { fileName: junk.name });
-      assert.equal(summary.sound, false);
-      assert.equal(summary.valid, false);
+    it(`${junk.label}: not sound${junk.isFragment ? ' unless fragments are asked for' : ', also when fragments are asked for'}`, async () => {
+      for (const fragment of junk.isFragment ? [false] : [false, true]) {
+        const { summary } = await readAll(loadLayout(junk.layout), junk.bytes, { fileName: junk.name, fragment });
+        assert.equal(summary.sound, false, `fragment ${fragment}`);
+        assert.equal(summary.valid, false);
+      }
     });
   }
+
+  it('lenient fragment reading: junk lines and a file of blank lines are not sound either', async () => {
+    for (const text of ['\n\n', '<html><body>502 Bad Gateway</body></html>\n', 'Person ID,Last Name\r\n1001,Zebedee\r\n']) {
+      const { summary } = await readAll(loadLayout('go-gdw'), Buffer.from(text), { lenient: true, fragment: true });
+      assert.equal(summary.sound, false, JSON.stringify(text));
+    }
+  });
 
   it('a byte order mark is stripped with a warning in lenient mode, so the header is read', async () => {
     const go = files.find((f) => f.label === 'go-gdw full (lf)')!;

@@ -92,7 +92,7 @@ function checkReadable(file: string | undefined): string {
 }
 
 function problemJson(p: Problem) {
-  return { line: p.line, recordType: p.recordType, field: p.field, code: p.code, message: p.message };
+  return { line: p.line, recordType: p.recordType, field: p.field, code: p.code, scope: p.scope, message: p.message };
 }
 
 function summaryJson(s: ReadSummary) {

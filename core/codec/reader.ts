@@ -126,8 +126,13 @@ export class EsrReader extends Transform {
   private warningCount = 0;
   private fileErrorCount = 0;
   private readonly fragmentAllowed: boolean;
+  private readonly fragmentAsked: boolean;
   /** Line 1 had the header's record type (valid or not). */
   private headerTried = false;
+  /** The first line that is not blank has been seen (and, when it is not the header, NO_HEADER reported). */
+  private firstSeen = false;
+  /** Lines of a record type the layout knows (header and trailer excluded). */
+  private knownRecords = 0;
   /** Reading the header or trailer line: a problem with it is a problem of the file. */
   private fileLine = false;
   private trailerCountMatches = false;
@@ -155,7 +160,8 @@ export class EsrReader extends Transform {
     this.maxLine = options.maxLineLength ?? 1024 * 1024;
     this.quoted = layout.spec.quoting === 'fields';
     this.asciiOnly = layout.spec.encoding === 'ascii';
-    this.fragmentAllowed = options.fragment === true && layout.spec.fragments === true;
+    this.fragmentAsked = options.fragment === true;
+    this.fragmentAllowed = this.fragmentAsked && layout.spec.fragments === true;
     if (layout.spec.encoding === 'utf8') this.decoder = new StringDecoder('utf8');
     if (options.fileName) {
       const base = path.basename(options.fileName);
@@ -383,13 +389,24 @@ export class EsrReader extends Transform {
     if (this.trailerLine) {
       this.fileProblem('error', 'DATA_AFTER_TRAILER', line, `line after the ${layout.trailer!.code} trailer`, known ? code : undefined);
     }
+    if (!this.firstSeen) {
+      this.firstSeen = true;
+      // Found at once, so that a consumer can stop acting on a file that is not what its name says.
+      if (layout.header && code !== layout.header.code) this.noHeader();
+    }
     if (layout.header && code === layout.header.code) return this.header(fields, line);
+    if (known && !(layout.trailer && code === layout.trailer.code)) this.knownRecords++;
     if (layout.trailer && code === layout.trailer.code) return this.trailer(fields, line);
     const rt = layout.byCode.get(code);
     if (rt) return this.deliver(this.record(rt, fields, line), line, code);
     const deleted = layout.byDeleteCode.get(code);
     if (deleted) return this.deliver(this.deleteRecord(deleted, code, fields, line), line, code);
-    this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `the first field is not a record type of layout ${layout.id}; line kept as raw values (record type "?")`);
+    // A fragment has no header to say what it is: each of its lines must be a record of the layout, or an HTML page
+    // or a CSV export saved under an ESR name would be read as rows.
+    const inFragment = layout.header !== undefined && !this.headerTried;
+    const detail = `the first field is not a record type of layout ${layout.id}`;
+    if (inFragment) this.fileProblem('error', 'UNKNOWN_RECORD_TYPE', line, `${detail}, in a file with no header`);
+    else this.problem('warning', 'UNKNOWN_RECORD_TYPE', line, `${detail}; line kept as raw values (record type "?")`);
     this.deliver({ recordType: '?', values: fields }, line, counted);
   }
 
@@ -602,19 +619,30 @@ export class EsrReader extends Transform {
     this.checkLastLineEnded();
   }
 
+  /** The first line is not the header: a fragment, where one was asked for and the layout allows it, else unsound. */
+  private noHeader(): void {
+    const header = this.layout.header!;
+    if (this.fragmentAllowed) {
+      this.fileProblem('warning', 'NO_HEADER', 0, `no ${header.code} header: read as a fragment of an extract, as asked`);
+      return;
+    }
+    const how = this.layout.spec.fragments
+      ? ' (a fragment of an extract is read only when fragment reading is asked for)'
+      : this.fragmentAsked
+        ? ` (layout ${this.layout.id} does not allow fragments)`
+        : '';
+    this.fileProblem('error', 'NO_HEADER', 0, `the first line is not the ${header.code} header: not a whole ${this.layout.id} file${how}`);
+  }
+
   /** Whether the file was read as a fragment (no header, as the reader was asked to allow). */
   private checkHeaderRead(): boolean {
     const header = this.layout.header;
     if (!header || this.headerLine) return false;
-    if (this.fragmentAllowed) {
-      this.fileProblem('warning', 'NO_HEADER', 0, `no ${header.code} header: read as a fragment of an extract, as asked`);
-      return true;
-    }
-    if (!this.headerTried) {
-      const how = this.layout.spec.fragments ? ' (a fragment of an extract is read only when fragment reading is asked for)' : '';
-      this.fileProblem('error', 'NO_HEADER', 0, `the first line is not the ${header.code} header: not a whole ${this.layout.id} file${how}`);
-    }
-    return false;
+    if (!this.firstSeen) this.noHeader(); // only blank lines
+    // A non-standard header line is read past only in lenient mode (see header()).
+    const fragment = this.fragmentAllowed && (!this.headerTried || this.lenient);
+    if (fragment && this.knownRecords === 0) this.fileProblem('error', 'EMPTY_FILE', 0, 'a fragment with no record of the layout');
+    return fragment;
   }
 
   private checkTrailer(fragment: boolean): void {

@@ -31,7 +31,7 @@ interface ReadConfig extends LayoutConfig {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-const problemsOut = (problems: Problem[]) => problems.map(({ line, recordType, field, code, message }) => ({ line, recordType, field, code, message }));
+const problemsOut = (problems: Problem[]) => problems.map(({ line, recordType, field, code, scope, message }) => ({ line, recordType, field, code, scope, message }));
 
 export = function register(RED: NodeAPI): void {
   const t = messagesFor(RED, 'esr-read');
@@ -123,12 +123,19 @@ export = function register(RED: NodeAPI): void {
       const reader = new EsrReader(fileLayout, { fileName, lenient: config.lenient === true, fragment: config.fragment === true });
       const partsId = randomUUID();
       const facts = () => ({ ...reader.file, layout: fileLayout.id });
+      // Once the file is known not to be sound (a byte order mark, no header, a cut ...), nothing more of it is sent:
+      // what was sent before ends with msg.reset.
+      let unsound = false;
+      reader.on('problem', (p: Problem) => {
+        if (p.scope === 'file' && p.severity === 'error') unsound = true;
+      });
       let index = 0;
       let held: NodeMessage | undefined;
       let records = 0;
       let lastStatus = 0;
 
       const out = async (payloadOut: unknown, topic: string) => {
+        if (unsound) return;
         if (held) {
           const previous = held;
           held = undefined; // sent: a read that breaks off during the wait must not send it again
@@ -162,6 +169,7 @@ export = function register(RED: NodeAPI): void {
         rejectOut({ personId, records, rejected: rows.map((r) => ({ line: r.line, recordType: r.recordType, record: r.record })) }, 'person', rows[0].line, problems);
       };
       reader.on('reject', (r: Rejected) => {
+        if (unsound) return;
         const personId = mode === 'person' ? personIdOf(fileLayout, r.record) : undefined;
         if (personId === undefined) return rejectOut(r.record, r.recordType, r.line, r.problems);
         const rows = rejectedPeople.get(personId);

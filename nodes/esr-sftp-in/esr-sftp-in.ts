@@ -171,7 +171,7 @@ export = function register(RED: NodeAPI): void {
             try {
               if (msg.error) await poller.fail(ticket);
               else await poller.complete(ticket);
-              node.status({ fill: 'green', shape: 'dot', text: t(msg.error ? 'status.failed' : 'status.done', { file: ticket.name }) });
+              node.status({ fill: msg.error ? 'red' : 'green', shape: 'dot', text: t(msg.error ? 'status.failed' : 'status.done', { file: ticket.name }) });
             } catch (err) {
               // Not done(err): a Catch wired back would turn a recorded confirmation into a failure. The settlement is
               // in the ledger (or the claim times out) and the next poll finishes it.

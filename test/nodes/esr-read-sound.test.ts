@@ -83,6 +83,16 @@ describe('esr-read and unsound files', { skip: NODE_RED_SKIP }, () => {
     });
   }
 
+  it('sends nothing of a file once it is known not to be sound: a byte order mark, no header', async () => {
+    await helper.load([readNode], flow('record'));
+    const [records, rejected, summary, caught] = ['records', 'rejected', 'summary', 'caught'].map(collect);
+    const noHeader = Buffer.from(FILE.toString('latin1').split('\n').slice(1).join('\n'), 'latin1');
+    for (const bytes of [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), FILE]), noHeader]) await readOnce(bytes, { records, summary, caught });
+    assert.equal(records.length, 0, 'no record of either file');
+    assert.equal(rejected.length, 0);
+    assert.deepEqual(caught.map((m) => m.error.message.match(/\[([A-Z_]+)\]/)?.[1]), ['BYTE_ORDER_MARK', 'NO_HEADER']);
+  });
+
   it('person mode: a person whose PRA was rejected goes whole to the rejected output, with the problems', async () => {
     await helper.load([readNode], flow('person'));
     const [records, rejected, summary] = ['records', 'rejected', 'summary'].map(collect);
