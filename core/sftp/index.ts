@@ -5,5 +5,3 @@ export { SftpError } from './errors';
 export { fingerprint, normaliseFingerprint } from './host-key';
 export { RemotePathError, checkRelative, checkName, resolveRemote } from './remote-path';
 export { globToRegExp } from './glob';
-export { Poller } from './poller';
-export type { PollerOptions, Claim, LedgerEntry, StateStore, AfterAction } from './poller';

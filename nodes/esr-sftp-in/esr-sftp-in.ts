@@ -7,12 +7,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
-import { checkName, checkRelative, Poller, type AfterAction, type Claim, type SftpSession } from '../../core/sftp';
+import { checkName, checkRelative, type SftpSession } from '../../core/sftp';
+import { Poller, type AfterAction, type Claim, type ClaimTicket as PollerTicket } from '../../core/poller';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';
 import { esrNameFacts } from '../shared/esr-name';
-import { contextStore } from '../shared/context-store';
+import { stateStoreFor } from '../shared/state';
 import type { ServerNode } from '../esr-sftp-server/server-settings';
 
 interface InConfig {
@@ -35,12 +36,15 @@ interface InConfig {
   errorFolder?: string;
   claimTimeoutMin: number | string;
   maxAttempts: number | string;
-  store?: string;
+  /** The esr-state node keeping the ledger and leases; empty for the default local folder. */
+  state?: string;
 }
 
-/** What a polled message carries so that it can be confirmed when it comes back. */
-interface ClaimTicket extends Claim {
+/** What a polled message carries so that it can be confirmed when it comes back (never a path: see the poller). */
+interface ClaimTicket extends PollerTicket {
   node: string;
+  attempt: number;
+  deliveryId: string;
 }
 
 /** Stable across restarts of one runtime, different between runtimes (ESR_RUNTIME_ID overrides it). */
@@ -86,8 +90,8 @@ export = function register(RED: NodeAPI): void {
       filename: claim.name,
       topic: claim.name,
       esr: esrNameFacts(claim.name),
-      sftp: { path: claim.source, size: claim.size, mtime: claim.mtime, attempt: claim.attempt },
-      esrClaim: { node: node.id, ...claim } satisfies ClaimTicket,
+      sftp: { path: claim.source, size: claim.size, mtime: claim.mtime, attempt: claim.attempt, deliveryId: claim.deliveryId },
+      esrClaim: { node: node.id, name: claim.name, token: claim.token, attempt: claim.attempt, deliveryId: claim.deliveryId } satisfies ClaimTicket,
     });
 
     // A poll cut short by a redeploy (its connection closes) is not an error: its claims are recovered at the next start.
@@ -136,9 +140,24 @@ export = function register(RED: NodeAPI): void {
     };
 
     if (config.operation === 'poll') {
-      let f: string;
       try {
-        f = pollFolder();
+        const f = pollFolder();
+        const target = server.target;
+        poller = new Poller(session, stateStoreFor(RED, config.state, t('errors.noState')), {
+          folder: f,
+          // What the ledger is about: the server, folder and pattern (never this node's id).
+          ledger: `${target.username}@${target.host}:${target.port}/${f} ${config.glob || '*'}`,
+          glob: config.glob || undefined,
+          stableMs: number(config.stableSec, 5) * 1000,
+          maxPerPoll: Math.max(1, number(config.maxPerPoll, 10)),
+          oneAtATime: config.inOrder === true,
+          after: config.after || 'archive',
+          archiveFolder: config.archiveFolder || path.posix.join(f, 'archive'),
+          errorFolder: config.errorFolder || path.posix.join(f, 'error'),
+          claimTimeoutMs: number(config.claimTimeoutMin, 10) * 60_000,
+          maxAttempts: Math.max(1, number(config.maxAttempts, 3)),
+          owner: `${runtimeOwner(RED)}-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+        });
       } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: t('status.badFolder') });
         node.error(err);
@@ -146,19 +165,6 @@ export = function register(RED: NodeAPI): void {
         node.on('input', (_msg, _send, done) => done(err as Error));
         return;
       }
-      poller = new Poller(session, contextStore(node, config.store), {
-        folder: f,
-        glob: config.glob || undefined,
-        stableMs: number(config.stableSec, 5) * 1000,
-        maxPerPoll: Math.max(1, number(config.maxPerPoll, 10)),
-        oneAtATime: config.inOrder === true,
-        after: config.after || 'archive',
-        archiveFolder: config.archiveFolder || path.posix.join(f, 'archive'),
-        errorFolder: config.errorFolder || path.posix.join(f, 'error'),
-        claimTimeoutMs: number(config.claimTimeoutMin, 10) * 60_000,
-        maxAttempts: Math.max(1, number(config.maxAttempts, 3)),
-        owner: `${runtimeOwner(RED)}-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`,
-      });
       timer = setTimeout(tick, 0);
     }
 
@@ -213,6 +219,7 @@ export = function register(RED: NodeAPI): void {
 
     node.on('close', (_removed, done) => {
       closing = true;
+      poller?.close(); // files in flight are handed back at once by the next poller (messages in flight are lost)
       clearTimeout(timer);
       unsubscribe();
       const waiting = polling ?? Promise.resolve();

@@ -11,10 +11,11 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, type SFTPWrapper } from 'ssh2';
-import { Poller, SftpSession, fingerprint, type SftpSettings } from '../../core/sftp';
+import { SftpSession, fingerprint, type SftpSettings } from '../../core/sftp';
+import { Poller } from '../../core/poller';
 import { generateUserKey, startHub, type Hub } from '../../demo/hub/sftp-hub';
 import { FAST } from '../support/sshd';
-import { MemoryStore } from '../support/memory-store';
+import { tempState } from '../support/temp-state';
 import { rejectsWith } from '../support/rejects';
 
 const USER = 'trust';
@@ -367,7 +368,7 @@ describe('the demo SFTP hub', () => {
     write(`Out/${name('20261120', 1)}`, 'first');
     write('Out/upload.DAT.part', 'still being written');
     const s = open();
-    const p = new Poller(s, new MemoryStore(), { folder: 'Out', owner: 'hub-test', stableMs: 0 });
+    const p = new Poller(s, tempState(), { folder: 'Out', ledger: 'hub Out', owner: 'hub-test', stableMs: 0 });
     const { files, errors } = await p.takeFiles();
     assert.deepEqual(errors, []);
     assert.deepEqual(files.map((f) => [f.claim.name, f.content.toString()]), [[name('20261120', 1), 'first'], [name('20261120', 2), 'second']]);

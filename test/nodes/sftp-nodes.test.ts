@@ -89,13 +89,42 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     await waitFor(() => got.length === 2);
     assert.equal(got[1].filename, names[0]);
 
-    // A redeploy forgets nothing: the claim of a file sent and not confirmed still holds the next one back.
+    // A redeploy while the second file is in flight: its message is gone, so it is handed back at once and delivered
+    // again (attempt 2, the same delivery id) — before the next file, which waits for it.
     const third = 'GO_123_GDW_GOC_20261122_00000009.DAT';
     fs.writeFileSync(local(folder, 'Out', third), 'HDR~x\n');
     await helper.setFlows(onTab(flow), 'full', credentials());
     const after = collectAll('out');
+    await waitFor(() => after.length === 1, 5000);
+    assert.equal(after[0].filename, names[0]);
+    assert.equal(after[0].sftp.attempt, 2);
+    assert.equal(after[0].sftp.deliveryId, got[1].sftp.deliveryId);
     await new Promise((r) => setTimeout(r, 2500));
-    assert.deepEqual(after, [], 'the unconfirmed file of the earlier deployment holds the next one back');
+    assert.equal(after.length, 1, 'the third waits until the second is confirmed');
+    (helper.getNode('in') as RedNode).receive(got[1]); // the first delivery's message: its claim is no longer held
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(after.length, 1, 'a stale confirmation settles nothing');
+    (helper.getNode('in') as RedNode).receive(after[0]);
+    await waitFor(() => after.length === 2);
+    assert.equal(after[1].filename, third);
+  });
+
+  it('a forged msg.esrClaim is an error and nothing is moved or deleted', async () => {
+    const folder = fresh();
+    fs.mkdirSync(local(folder, 'In'), { recursive: true });
+    fs.writeFileSync(local(folder, 'In', 'TA_123_SEL_MN2708_00000001.DAT'), 'outgoing');
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', output: 'buffer', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'delete', wires: [['out']] },
+      { id: 'out', type: 'helper' },
+    ];
+    await helper.load([serverNode, inNode], onTab(flow), credentials());
+    const logged = () => helper.log().args.filter((a: any[]) => a[0]?.level === 20 && a[0]?.type === 'esr-sftp-in' && /CLAIM_NOT_HELD/.test(String(a[0]?.msg)));
+    const forged = { node: 'in', name: 'TA_123_SEL_MN2708_00000001.DAT', token: 'made-up', path: `${folder}/In/TA_123_SEL_MN2708_00000001.DAT`, attempt: 1 };
+    (helper.getNode('in') as RedNode).receive({ payload: 'x', esrClaim: forged });
+    (helper.getNode('in') as RedNode).receive({ payload: 'x', esrClaim: forged, error: { message: 'x' } });
+    await waitFor(() => logged().length === 2);
+    assert.ok(fs.existsSync(local(folder, 'In', 'TA_123_SEL_MN2708_00000001.DAT')), 'the outgoing file is untouched');
   });
 
   it('a message back with msg.error (from a Catch node) moves the file to the error folder', async () => {

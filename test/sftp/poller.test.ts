@@ -7,10 +7,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Poller, SftpSession, type Claim, type PollerOptions, type SftpSettings } from '../../core/sftp';
+import { SftpSession, type SftpSettings } from '../../core/sftp';
+import { Poller, type Claim, type PollerOptions } from '../../core/poller';
 import { SSHD_SKIP, sessionSettings, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-import { MemoryStore } from '../support/memory-store';
+import { tempState } from '../support/temp-state';
 
 
 const name = (date: string, seq: number) => `GO_123_GDW_GOC_${date}_${String(seq).padStart(8, '0')}.DAT`;
@@ -22,7 +23,7 @@ describe('polling a folder on a server that refuses renames', { skip: SSHD_SKIP 
     try {
       fs.mkdirSync(path.join(sshd.root, 'Out'));
       fs.writeFileSync(path.join(sshd.root, 'Out', name('20261120', 5)), 'x');
-      const p = new Poller(s, new MemoryStore(), { folder: 'Out', owner: 'refused', stableMs: 0, maxAttempts: 2 });
+      const p = new Poller(s, tempState(), { folder: 'Out', ledger: 'Out', owner: 'refused', stableMs: 0, maxAttempts: 2 });
       const [{ claim }] = (await p.takeFiles()).files;
       await sshd.restart({ sftpFlags: ['-P', 'rename,posix-rename,remove'] }); // from now on the server refuses
       s.drop(); // existing sessions keep their old sftp-server: reconnect
@@ -51,8 +52,8 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     sessions.push(s);
     return s;
   };
-  const poller = (s: SftpSession, store = new MemoryStore(), extra: Partial<PollerOptions> = {}) =>
-    new Poller(s, store, { folder, owner: 'runtime-a', stableMs: 0, ...extra });
+  const poller = (s: SftpSession, store = tempState(), extra: Partial<PollerOptions> = {}) =>
+    new Poller(s, store, { folder, ledger: `${folder} ${extra.glob ?? '*'}`, owner: 'runtime-a', stableMs: 0, ...extra });
   const local = (...p: string[]) => path.join(sshd.root, folder, ...p);
   const put = (file: string, content: string | Buffer = file) => fs.writeFileSync(local(file), content);
   const list = (...sub: string[]) => (fs.existsSync(local(...sub)) ? fs.readdirSync(local(...sub)).filter((f) => !f.startsWith('.')).sort() : []);
@@ -95,15 +96,15 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     for (const seq of [1, 2, 3]) put(name('20261120', seq));
     put('OHO_123_20261120_00000001.DAT');
     const s = session();
-    const first = poller(s, new MemoryStore(), { glob: 'GO_*.DAT', oneAtATime: true });
+    const first = poller(s, tempState(), { glob: 'GO_*.DAT', oneAtATime: true });
     const taken = (await first.takeFiles()).files.map((f) => f.claim);
     assert.deepEqual(taken.map((c) => c.name), [name('20261120', 1)]);
     assert.deepEqual((await first.takeFiles()).files, [], 'the first is not confirmed yet');
     // An earlier deployment's claim holds back a new poller of the same runtime and node too.
-    const redeployed = poller(s, new MemoryStore(), { glob: 'GO_*.DAT', oneAtATime: true });
+    const redeployed = poller(s, tempState(), { glob: 'GO_*.DAT', oneAtATime: true });
     assert.deepEqual((await redeployed.takeFiles()).files, []);
     // A poller of other files in the same folder is not held back.
-    const other = poller(s, new MemoryStore(), { glob: 'OHO_*.DAT', oneAtATime: true, owner: 'runtime-a-oh' });
+    const other = poller(s, tempState(), { glob: 'OHO_*.DAT', oneAtATime: true, owner: 'runtime-a-oh' });
     assert.deepEqual((await other.takeFiles()).files.map((f) => f.claim.name), ['OHO_123_20261120_00000001.DAT']);
     await first.complete(taken[0]);
     assert.deepEqual((await first.takeFiles()).files.map((f) => f.claim.name), [name('20261120', 2)]);
@@ -122,7 +123,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
   it("'leave' puts the file back and the ledger keeps it from being taken again", async () => {
     fresh();
     put(name('20261120', 1));
-    const store = new MemoryStore();
+    const store = tempState();
     const p = poller(session(), store, { after: 'leave' });
     const [{ claim }] = (await p.takeFiles()).files;
     await p.complete(claim);
@@ -170,7 +171,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
   it('10. a restart mid-batch: each file processed exactly once', async () => {
     fresh();
     for (let i = 1; i <= 5; i++) put(name('20261120', i));
-    const store = new MemoryStore();
+    const store = tempState();
     const processed = new Map<string, number>();
     const handle = async (pp: Poller, claim: Claim) => {
       processed.set(claim.name, (processed.get(claim.name) ?? 0) + 1);
@@ -195,7 +196,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     fresh();
     put(name('20261120', 9));
     let now = 1_000_000;
-    const p = poller(session(), new MemoryStore(), { claimTimeoutMs: 1000, maxAttempts: 2, now: () => now });
+    const p = poller(session(), tempState(), { claimTimeoutMs: 1000, maxAttempts: 2, now: () => now });
     assert.equal((await p.takeFiles()).files[0].claim.attempt, 1);
     now += 999;
     assert.deepEqual((await p.takeFiles()).files, [], 'still within the claim timeout');
@@ -206,22 +207,53 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     assert.deepEqual(list('error'), [name('20261120', 9)], 'a poison file stops after maxAttempts');
   });
 
-  it('a redeployed node (same process) does not hand back claims whose messages are still in flight', async () => {
+  it('a redeployed node hands its claims back at once: delivered again with the next attempt and the same delivery id', async () => {
     fresh();
     put(name('20261120', 21));
-    const store = new MemoryStore();
+    const store = tempState();
     const first = poller(session(), store);
     const [{ claim }] = (await first.takeFiles()).files;
+    assert.equal(claim.attempt, 1);
+    assert.match(claim.deliveryId, /^[0-9a-f]{32}$/);
+    first.close(); // the node is closed by a redeploy: the message carrying the claim is gone
     const redeployed = poller(session(), store);
-    assert.deepEqual((await redeployed.takeFiles()).files, []);
-    await redeployed.complete(claim); // the message in flight comes back to the new instance
+    const again = (await redeployed.takeFiles()).files.map((f) => f.claim);
+    assert.deepEqual(again.map((c) => [c.name, c.attempt, c.deliveryId]), [[claim.name, 2, claim.deliveryId]], 'at once, not after the claim timeout');
+    // A confirmation of the first delivery arriving late is refused: the claim it names is no longer held.
+    await assert.rejects(redeployed.complete(claim), (err: Error & { code?: string }) => err.code === 'CLAIM_NOT_HELD');
+    assert.deepEqual(list('archive'), []);
+    await redeployed.complete(again[0]);
     assert.deepEqual(list('archive'), [name('20261120', 21)]);
+  });
+
+  it('a forged or stale ticket is refused and nothing is moved or deleted', async () => {
+    fresh();
+    put(name('20261120', 23));
+    fs.mkdirSync(local('..', 'In'), { recursive: true });
+    fs.writeFileSync(local('..', 'In', 'TA_123_SEL_MN2708_00000001.DAT'), 'outgoing');
+    const p = poller(session(), tempState(), { after: 'delete' });
+    const [{ claim }] = (await p.takeFiles()).files;
+    const refused = (err: Error & { code?: string }) => err.code === 'CLAIM_NOT_HELD' && !err.message.includes(claim.token);
+    for (const forged of [
+      { name: 'TA_123_SEL_MN2708_00000001.DAT', token: claim.token, path: 'In/TA_123_SEL_MN2708_00000001.DAT' },
+      { name: claim.name, token: 'made-up', path: claim.path },
+      { name: claim.name } as unknown as Claim,
+    ]) {
+      await assert.rejects(p.complete(forged as Claim), refused);
+      await assert.rejects(p.fail(forged as Claim), refused);
+      await assert.rejects(p.release(forged as Claim), refused);
+    }
+    assert.ok(fs.existsSync(local('..', 'In', 'TA_123_SEL_MN2708_00000001.DAT')), 'the outgoing file is untouched');
+    assert.ok(fs.readdirSync(local('.esr-claims')).length === 1, 'the real claim is still waiting');
+    await p.complete(claim);
+    assert.equal(fs.readdirSync(local('.esr-claims')).length, 0);
+    await assert.rejects(p.complete(claim), refused, 'settled already: a second confirmation moves nothing');
   });
 
   it('a download that keeps failing counts as attempts and ends in the error folder', async () => {
     fresh();
     put(name('20261120', 22), randomBytes(1024 * 1024));
-    const p = poller(session(), new MemoryStore(), { maxAttempts: 2 });
+    const p = poller(session(), tempState(), { maxAttempts: 2 });
     await p.recover();
     for (let i = 0; i < 2; i++) {
       proxy.cutAfter('down', 100_000);
@@ -246,7 +278,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
   it('a corrected file re-uploaded after a failure is taken again; in leave mode a changed file is too', async () => {
     fresh();
     put(name('20261120', 24), 'v1');
-    const p = poller(session(), new MemoryStore(), { after: 'leave' });
+    const p = poller(session(), tempState(), { after: 'leave' });
     const [{ claim }] = (await p.takeFiles()).files;
     await p.fail(claim);
     put(name('20261120', 24), 'v2');
@@ -262,7 +294,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
   it('never takes a file past an earlier one that is still being written', async () => {
     fresh();
     let now = 1_000_000;
-    const p = poller(session(), new MemoryStore(), { stableMs: 1000, now: () => now });
+    const p = poller(session(), tempState(), { stableMs: 1000, now: () => now });
     put(name('20261120', 2));
     assert.deepEqual((await p.takeFiles()).files, [], 'first sight');
     now += 1000;
@@ -275,7 +307,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
   it('12. a file still growing is not taken until its size and mtime are stable', async () => {
     fresh();
     const file = name('20261120', 12);
-    const p = poller(session(), new MemoryStore(), { stableMs: 1200 });
+    const p = poller(session(), tempState(), { stableMs: 1200 });
     let written = '';
     for (let i = 0; i < 8; i++) {
       written += `PRA~${i}\n`;
@@ -299,7 +331,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     const count = 10_000;
     const order = Array.from({ length: count }, (_, i) => i).sort(() => Math.random() - 0.5);
     for (const i of order) fs.writeFileSync(local(name(i % 2 ? '20261121' : '20261120', i)), '');
-    const p = poller(session({ operationTimeoutMs: 20_000 }), new MemoryStore(), { maxPerPoll: 100 });
+    const p = poller(session({ operationTimeoutMs: 20_000 }), tempState(), { maxPerPoll: 100 });
     const heapBefore = process.memoryUsage().heapUsed;
     const first = (await p.takeFiles()).files;
     const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
@@ -316,7 +348,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     fresh();
     const count = 40;
     for (let i = 1; i <= count; i++) put(name('20261120', i));
-    const store = new MemoryStore(); // a shared context store
+    const store = tempState(); // a shared context store
     const a = poller(session(), store, { owner: 'runtime-a', maxPerPoll: 7 });
     const b = poller(session(), store, { owner: 'runtime-b', maxPerPoll: 7 });
     const processed = new Map<string, string[]>();

@@ -7,30 +7,37 @@
  *    never past an earlier file that is still being written;
  * 3. each is claimed by an atomic rename into the claim folder, under a name that carries the owner and the
  *    time: of two runtimes only one rename succeeds;
- * 4. the flow confirms (`complete`) or fails (`fail`) the claim; only then is the file archived, deleted or
- *    left (remembered in the ledger), or moved to the error folder;
+ * 4. the claim is written to the ledger with a secret token before the file is handed on; the flow confirms
+ *    (`complete`) or fails (`fail`) it with a ticket carrying that token — a ticket this poller did not make, or for
+ *    a claim it no longer holds, is refused and nothing is moved; only then is the file archived, deleted or left
+ *    (remembered in the ledger), or moved to the error folder;
  * 5. a claim nobody settles within `claimTimeoutMs` (runtime restarted, flow lost the message), or whose
- *    download failed, goes back to the folder and is taken again; after `maxAttempts` it goes to the error folder
- *    instead (a poison file).
+ *    download failed, goes back to the folder and is taken again with the next attempt number; after `maxAttempts`
+ *    it goes to the error folder instead (a poison file). Claims of a runtime that restarted, or of a poller closed
+ *    by a redeploy, are handed back at once.
  *
- * The ledger lives in a StateStore: Node-RED context, so a persistent or shared store makes it survive restarts and
- * serve several runtimes. It holds a file only while it is being settled, and for good only in 'leave' mode.
+ * Every delivery of a file carries the same delivery id (from the ledger's name and the file's name, size and
+ * mtime) and its attempt number, so that a target can drop a repeat: delivery is at least once.
+ *
+ * The ledger and the one-file-at-a-time lease live in a StateStore (core/state): on disk or in Redis before they are
+ * acted on, never in Node-RED context. The ledger holds a file while it is being settled, and for good only in
+ * 'leave' mode.
  */
 import * as path from 'node:path';
-import type { SftpSession, RemoteEntry } from './session';
-import { checkName, checkRelative } from './remote-path';
-import { globToRegExp } from './glob';
-
-export interface StateStore {
-  get(key: string): Promise<unknown>;
-  set(key: string, value: unknown): Promise<void>;
-}
+import { createHash, randomUUID } from 'node:crypto';
+import { checkName, checkRelative, globToRegExp, type RemoteEntry, type SftpSession } from '../sftp';
+import type { LedgerValue, StateStore } from '../state';
 
 export type AfterAction = 'archive' | 'delete' | 'leave';
 
 export interface PollerOptions {
   /** Folder to watch, relative to the connection's root. */
   folder: string;
+  /**
+   * The ledger's name: what it is about — the server, folder and pattern (e.g. "user@hub:22/Out/rostering GO_*.DAT"),
+   * never a node id, so a re-imported flow keeps it and pollers of other folders never touch it.
+   */
+  ledger: string;
   /** Glob on file names, e.g. "GO_*.DAT". */
   glob?: string;
   /** Names never taken: files still being written. */
@@ -55,26 +62,48 @@ export interface PollerOptions {
   now?: () => number;
 }
 
-export interface Claim {
-  /** Original file name. */
+/** What settles a claim: the file and the token its claim was made with. Paths are never taken from a ticket. */
+export interface ClaimTicket {
   name: string;
+  token: string;
+}
+
+export interface Claim extends ClaimTicket {
   /** Path of the claimed file (relative to the root), where it waits for confirmation. */
   path: string;
   /** Path it came from. */
   source: string;
   size: number;
+  /** ms since the epoch */
   mtime: number;
+  /** 1 for the first delivery, 2 for the next ... (durable: counted on in the ledger and the claim's name). */
   attempt: number;
+  /** The same for every delivery of this version of the file (32 hex digits). */
+  deliveryId: string;
+}
+
+/** A settlement refused: the ticket names no claim this poller holds (forged, settled already, handed back). */
+export class ClaimError extends Error {
+  readonly code = 'CLAIM_NOT_HELD';
+  constructor(name: string) {
+    super(`${name}: no claim of this poller with that token is waiting to be settled; nothing was moved [CLAIM_NOT_HELD]`);
+    this.name = 'ClaimError';
+  }
 }
 
 export interface LedgerEntry {
   /**
-   * confirmed: the flow handled it, the after-action may still be pending; done: left in place ('leave');
-   * retry: handed back, `attempts` so far; failed: being moved to the error folder.
+   * claimed: handed on, waiting for its settlement; confirmed: the flow handled it, the after-action may still be
+   * pending; done: left in place ('leave'); retry: handed back, `attempts` so far; failed: being moved to the error
+   * folder.
    */
-  state: 'confirmed' | 'done' | 'failed' | 'retry';
+  state: 'claimed' | 'confirmed' | 'done' | 'failed' | 'retry';
   at: number;
   attempts?: number;
+  /** claimed / confirmed: who holds the claim, where the file waits, and the token a ticket must carry. */
+  owner?: string;
+  path?: string;
+  token?: string;
   /** Size and mtime of a file left in place: a file changed since is a new version and is taken again. */
   size?: number;
   mtime?: number;
@@ -91,7 +120,11 @@ export interface PollResult {
 const DEFAULT_IGNORE = '{.*,*.part,*.tmp,*._TXFR,*.filepart}';
 const SEP = '@';
 
-/** Owners whose earlier claims this process has already recovered (a node redeploy is not a restart). */
+/**
+ * Owners whose earlier claims this process has already recovered. An owner's first poller in a process — after a
+ * restart, or after its last poller was closed by a redeploy — hands that owner's claims back at once: the messages
+ * that carried them are gone.
+ */
 const startedOwners = new Set<string>();
 
 /** `YYYYMMDD_NNNNNNNN.DAT` at the end of ESR names: sorts by date, then sequence. */
@@ -119,12 +152,15 @@ export class Poller {
   private readonly toRelease = new Set<string>();
   /** Claims the last recovery left waiting for their confirmation (files this poller would take). */
   private waiting = 0;
+  private readonly leaseName: string;
+  private closed = false;
 
   constructor(
     private readonly session: SftpSession,
     private readonly state: StateStore,
     options: PollerOptions,
   ) {
+    if (!options.ledger) throw new Error('a poller needs a ledger name');
     const folder = checkRelative(options.folder, 'folder');
     this.options = {
       stableMs: 5000,
@@ -141,23 +177,33 @@ export class Poller {
       ...options,
       folder,
     };
+    this.leaseName = `one file at a time:${this.options.ledger}`;
     if (/[@/]/.test(this.options.owner)) throw new Error(`owner must not contain "${SEP}" or "/"`);
     this.match = options.glob ? globToRegExp(options.glob) : undefined;
     this.ignore = globToRegExp(this.options.ignore);
     this.now = options.now ?? Date.now;
   }
 
-  private ledgerKey(name: string): string {
-    // Context keys treat "." and "[" as paths: file names are stored under a neutral form.
-    return `esrLedger_${Buffer.from(`${this.options.folder}/${name}`).toString('base64url')}`;
-  }
-
   async ledger(name: string): Promise<LedgerEntry | undefined> {
-    return (await this.state.get(this.ledgerKey(name))) as LedgerEntry | undefined;
+    return (await this.state.get(this.options.ledger, name)) as LedgerEntry | undefined;
   }
 
   private setLedger(name: string, entry: LedgerEntry | undefined): Promise<void> {
-    return this.state.set(this.ledgerKey(name), entry);
+    return this.state.set(this.options.ledger, name, entry as LedgerValue | undefined);
+  }
+
+  /** The same for every delivery of one version of a file; another version (size or mtime) gets another. */
+  deliveryId(name: string, size: number, mtime: number): string {
+    return createHash('sha256').update(`${this.options.ledger}\n${name}\n${size}\n${mtime}`).digest('hex').slice(0, 32);
+  }
+
+  /**
+   * The poller's node is closed (a redeploy): its claims can no longer be settled by the messages that carry them,
+   * so the next poller of this owner in this process hands them back at once.
+   */
+  close(): void {
+    this.closed = true;
+    startedOwners.delete(this.options.owner);
   }
 
   private claimName(name: string, attempt: number): string {
@@ -178,8 +224,18 @@ export class Poller {
   async poll(): Promise<PollResult> {
     const errors = await this.recover();
     const o = this.options;
-    if (o.oneAtATime && this.waiting > 0) return { claims: [], errors };
-    const entries = await this.session.list(o.folder);
+    if (o.oneAtATime) {
+      // Held from before the listing until the file is settled: of several runtimes only one lists and claims.
+      if (!(await this.state.lease(this.leaseName, o.owner, o.claimTimeoutMs))) return { claims: [], errors };
+      if (this.waiting > 0) return { claims: [], errors };
+    }
+    const claims = await this.claimFrom(await this.session.list(o.folder), errors);
+    if (o.oneAtATime && claims.length === 0) await this.state.release(this.leaseName, o.owner);
+    return { claims, errors };
+  }
+
+  private async claimFrom(entries: RemoteEntry[], errors: Error[]): Promise<Claim[]> {
+    const o = this.options;
     const now = this.now();
     const present = new Set<string>();
     const candidates: { entry: RemoteEntry; stable: boolean }[] = [];
@@ -222,11 +278,13 @@ export class Poller {
       try {
         const claim = await this.claim(e, settled?.state === 'retry' ? (settled.attempts ?? 0) + 1 : 1);
         if (claim) claims.push(claim);
+        else if (o.oneAtATime) break; // lost to another runtime: never claim past an earlier file
       } catch (err) {
         errors.push(err as Error);
+        if (o.oneAtATime) break;
       }
     }
-    return { claims, errors };
+    return claims;
   }
 
   private async claim(e: RemoteEntry, attempt: number): Promise<Claim | undefined> {
@@ -244,9 +302,30 @@ export class Poller {
     return this.claimed(e, claimPath, attempt);
   }
 
-  private claimed(e: RemoteEntry, claimPath: string, attempt: number): Claim {
+  private async claimed(e: RemoteEntry, claimPath: string, attempt: number): Promise<Claim> {
     this.seen.delete(e.name);
-    return { name: e.name, path: claimPath, source: e.path, size: e.size, mtime: e.mtime, attempt };
+    const token = randomUUID();
+    // Durable before the file is handed on: only a ticket with this token settles the claim.
+    try {
+      await this.setLedger(e.name, { state: 'claimed', at: this.now(), attempts: attempt, owner: this.options.owner, path: claimPath, token });
+    } catch (err) {
+      this.toRelease.add(claimPath); // not handed on: back to the folder at the next recovery
+      throw err;
+    }
+    return { name: e.name, token, path: claimPath, source: e.path, size: e.size, mtime: e.mtime, attempt, deliveryId: this.deliveryId(e.name, e.size, e.mtime) };
+  }
+
+  /** The ledger entry of a claim this poller holds for the ticket; anything else is refused. */
+  private async held(ticket: ClaimTicket): Promise<LedgerEntry & { path: string }> {
+    if (typeof ticket?.name !== 'string' || typeof ticket.token !== 'string') throw new ClaimError(String(ticket?.name ?? 'a message'));
+    const entry = await this.ledger(ticket.name);
+    const ours = entry && (entry.state === 'claimed' || entry.state === 'confirmed') && entry.owner === this.options.owner && entry.token === ticket.token;
+    if (!ours || typeof entry.path !== 'string') throw new ClaimError(ticket.name);
+    return entry as LedgerEntry & { path: string };
+  }
+
+  private async settled(): Promise<void> {
+    if (this.options.oneAtATime) await this.state.release(this.leaseName, this.options.owner);
   }
 
   /**
@@ -268,17 +347,24 @@ export class Poller {
     return { files, errors };
   }
 
-  /** The flow handled the file: archive / delete / leave it. Safe to call again after a failure. */
-  async complete(claim: Claim): Promise<void> {
+  /**
+   * The flow handled the file: archive / delete / leave it. Safe to call again after a failure. Throws ClaimError
+   * for a ticket of no claim this poller holds (nothing is moved).
+   */
+  async complete(ticket: ClaimTicket): Promise<void> {
+    const entry = await this.held(ticket);
     // Remembered first: if the move below fails, recovery finishes it instead of handing the file out again.
-    await this.setLedger(claim.name, { state: 'confirmed', at: this.now(), attempts: claim.attempt });
+    const confirmed: LedgerEntry = { ...entry, state: 'confirmed', at: this.now() };
+    await this.setLedger(ticket.name, confirmed);
+    const file = await this.session.stat(entry.path).catch(() => undefined);
     try {
-      await this.finish(claim.path, claim.name, claim);
+      await this.finish(entry.path, ticket.name, { size: file?.size ?? 0, mtime: file?.mtime ?? 0 });
     } catch (err) {
-      await this.setLedger(claim.name, { state: 'confirmed', at: this.now(), attempts: claim.attempt, refused: 1 });
+      await this.setLedger(ticket.name, { ...confirmed, refused: 1 });
       throw err;
     }
-    this.toRelease.delete(claim.path);
+    this.toRelease.delete(entry.path);
+    await this.settled();
   }
 
   private async finish(claimPath: string, name: string, file: { size: number; mtime: number }): Promise<void> {
@@ -294,22 +380,26 @@ export class Poller {
    * The flow could not handle the file: it goes to the error folder once, and is not retried. A file whose
    * confirmation was already recorded is completed instead (a failure reported after success must not lose it).
    */
-  async fail(claim: Claim): Promise<void> {
-    if ((await this.ledger(claim.name))?.state === 'confirmed') return this.complete(claim);
-    await this.setLedger(claim.name, { state: 'failed', at: this.now(), attempts: claim.attempt });
-    await this.moveIfPresent(claim.path, await this.freeName(this.options.errorFolder, claim.name));
-    await this.setLedger(claim.name, undefined);
-    this.toRelease.delete(claim.path);
+  async fail(ticket: ClaimTicket): Promise<void> {
+    const entry = await this.held(ticket);
+    if (entry.state === 'confirmed') return this.complete(ticket);
+    await this.setLedger(ticket.name, { state: 'failed', at: this.now(), attempts: entry.attempts });
+    await this.moveIfPresent(entry.path, await this.freeName(this.options.errorFolder, ticket.name));
+    await this.setLedger(ticket.name, undefined);
+    this.toRelease.delete(entry.path);
+    await this.settled();
   }
 
   /**
    * Hands a claim back (e.g. its download failed): counted as an attempt; the file is taken again by a later poll,
    * or goes to the error folder after maxAttempts.
    */
-  async release(claim: Claim): Promise<void> {
-    this.toRelease.add(claim.path);
-    await this.handBack(claim.path, claim.name, claim.attempt);
-    this.toRelease.delete(claim.path);
+  async release(ticket: ClaimTicket): Promise<void> {
+    const entry = await this.held(ticket);
+    this.toRelease.add(entry.path);
+    await this.handBack(entry.path, ticket.name, entry.attempts ?? 1);
+    this.toRelease.delete(entry.path);
+    await this.settled();
   }
 
   private async handBack(claimPath: string, name: string, attempt: number): Promise<void> {
