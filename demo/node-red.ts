@@ -39,8 +39,6 @@ export async function startNodeRed(userDir: string, port: number, env: Record<st
     flowFile: 'flows.json',
     // A demo secret for a demo key: a real installation sets its own (see the README's security section).
     credentialSecret: 'esr-demo-only',
-    // Sequence numbers survive restarts, as they must for real files.
-    contextStorage: { default: { module: 'localfilesystem' } },
     logging: { console: { level: 'info' } },
     editorTheme: { tours: false },
     telemetry: { enabled: false },

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startNodeRed, type RunningNodeRed } from '../../demo/node-red';
+import { NodeRedProcess as Runtime } from '../support/node-red-process';
 import { freePort } from '../support/sshd';
 import { rng } from '../helpers';
 import { NODE_RED_SKIP } from '../support/node-red';
@@ -30,51 +30,6 @@ function flow(namesLog: string, state: Record<string, unknown>) {
     { id: 'log', z: 't', type: 'file', filename: namesLog, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', wires: [['out']] },
     { id: 'out', z: 't', type: 'http response', wires: [] },
   ];
-}
-
-/** One Node-RED runtime that can be killed with SIGKILL and started again on the same user directory. */
-class Runtime {
-  private running?: RunningNodeRed;
-  private ready?: Promise<void>;
-  readonly userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-seq-rt-'));
-  restarts = 0;
-
-  constructor(
-    private readonly port: number,
-    private readonly flows: unknown[],
-  ) {}
-
-  start(): Promise<void> {
-    this.ready = (async () => {
-      this.running = await startNodeRed(this.userDir, this.port, {});
-      const res = await fetch(`${this.running.url}/flows`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
-        body: JSON.stringify(this.flows),
-      });
-      if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
-    })();
-    return this.ready;
-  }
-
-  async whenReady(): Promise<string> {
-    await this.ready;
-    return this.running!.url;
-  }
-
-  async killAndRestart(): Promise<void> {
-    await this.ready;
-    const child = this.running!.process;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
-    this.restarts++;
-    await this.start();
-  }
-
-  stop(): Promise<void> {
-    return this.running?.stop() ?? Promise.resolve();
-  }
 }
 
 /** Posts files to a runtime, `parallel` at a time, until `target` were answered; kills it `kills` times meanwhile. */
