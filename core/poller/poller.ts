@@ -104,7 +104,7 @@ export interface LedgerEntry {
   owner?: string;
   path?: string;
   token?: string;
-  /** Size and mtime of a file left in place: a file changed since is a new version and is taken again. */
+  /** Size and mtime of the file claimed, or left in place: a file changed since is a new version and is taken again. */
   size?: number;
   mtime?: number;
   /** Times the after-action was refused (e.g. permission denied): retried at most maxAttempts times. */
@@ -222,6 +222,7 @@ export class Poller {
 
   /** Finds stable files and claims up to maxPerPoll of them, in order. */
   async poll(): Promise<PollResult> {
+    if (this.closed) return { claims: [], errors: [] };
     const errors = await this.recover();
     const o = this.options;
     if (o.oneAtATime) {
@@ -307,7 +308,7 @@ export class Poller {
     const token = randomUUID();
     // Durable before the file is handed on: only a ticket with this token settles the claim.
     try {
-      await this.setLedger(e.name, { state: 'claimed', at: this.now(), attempts: attempt, owner: this.options.owner, path: claimPath, token });
+      await this.setLedger(e.name, { state: 'claimed', at: this.now(), attempts: attempt, owner: this.options.owner, path: claimPath, token, size: e.size, mtime: e.mtime });
     } catch (err) {
       this.toRelease.add(claimPath); // not handed on: back to the folder at the next recovery
       throw err;
@@ -356,9 +357,8 @@ export class Poller {
     // Remembered first: if the move below fails, recovery finishes it instead of handing the file out again.
     const confirmed: LedgerEntry = { ...entry, state: 'confirmed', at: this.now() };
     await this.setLedger(ticket.name, confirmed);
-    const file = await this.session.stat(entry.path).catch(() => undefined);
     try {
-      await this.finish(entry.path, ticket.name, { size: file?.size ?? 0, mtime: file?.mtime ?? 0 });
+      await this.finish(entry.path, ticket.name, { size: entry.size ?? 0, mtime: entry.mtime ?? 0 });
     } catch (err) {
       await this.setLedger(ticket.name, { ...confirmed, refused: 1 });
       throw err;

@@ -4,13 +4,11 @@
  * never node ids, so a re-imported or copied flow keeps its state.
  */
 import * as path from 'node:path';
-import { LocalStateStore, RedisStateStore, type StateStore } from '../../core/state';
+import { LocalStateStore, RedisStateStore, StateError, type StateStore } from '../../core/state';
 import type { Node, NodeAPI } from './node-red';
 
 export interface StateNode extends Node {
   store(): StateStore;
-  /** Where the state is kept, for messages: "local folder …" or "Redis host:port" (never a password). */
-  where: string;
 }
 
 export interface StateConfig {
@@ -27,19 +25,15 @@ export function defaultFolder(RED: NodeAPI): string {
   return path.join(String(RED.settings.userDir ?? process.cwd()), 'esr-state');
 }
 
-export function makeStore(RED: NodeAPI, config: StateConfig, credentials: Record<string, string | undefined>): { store: StateStore; where: string } {
+/** The store an esr-state node describes; the Redis URL and password come from its credentials. */
+export function makeStore(RED: NodeAPI, config: StateConfig, credentials: Record<string, string | undefined>): StateStore {
   if (config.backend === 'redis') {
-    const url = credentials.url || '';
-    let host = '(no URL)';
-    try {
-      host = url ? new URL(url).host : host;
-    } catch {
-      host = '(a URL that does not parse)';
-    }
-    return { store: new RedisStateStore({ url, password: credentials.password, prefix: config.prefix || undefined }), where: `Redis ${host}` };
+    // Never a default server: an empty URL would reach whatever Redis listens on this machine.
+    if (!credentials.url) throw new StateError('the ESR state node has no Redis URL', 'STATE_INVALID');
+    return new RedisStateStore({ url: credentials.url, password: credentials.password, prefix: config.prefix || undefined });
   }
   const folder = config.folder ? path.resolve(String(RED.settings.userDir ?? process.cwd()), config.folder) : defaultFolder(RED);
-  return { store: new LocalStateStore({ folder }), where: `local folder ${folder}` };
+  return new LocalStateStore({ folder });
 }
 
 const defaults = new Map<string, StateStore>();
