@@ -3,9 +3,7 @@
  * only archived / deleted / left once the flow confirms it by sending the message back into this node
  * (a Catch node sends failures back, which moves the file to the error folder).
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { checkName, checkRelative, type SftpSession } from '../../core/sftp';
 import { Poller, type AfterAction, type Claim, type ClaimTicket as PollerTicket } from '../../core/poller';
@@ -14,6 +12,7 @@ import { showSessionStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';
 import { esrNameFacts } from '../shared/esr-name';
 import { stateStoreFor } from '../shared/state';
+import { runtimeId } from '../shared/runtime-id';
 import type { ServerNode } from '../esr-sftp-server/server-settings';
 
 interface InConfig {
@@ -45,13 +44,6 @@ interface ClaimTicket extends PollerTicket {
   node: string;
   attempt: number;
   deliveryId: string;
-}
-
-/** Stable across restarts of one runtime, different between runtimes (ESR_RUNTIME_ID overrides it). */
-function runtimeOwner(RED: NodeAPI): string {
-  const given = process.env.ESR_RUNTIME_ID;
-  const base = given || `${os.hostname()}-${createHash('sha256').update(String(RED.settings.userDir ?? process.cwd())).digest('hex').slice(0, 8)}`;
-  return base.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 function number(v: unknown, dflt: number): number {
@@ -156,7 +148,7 @@ export = function register(RED: NodeAPI): void {
           errorFolder: config.errorFolder || path.posix.join(f, 'error'),
           claimTimeoutMs: number(config.claimTimeoutMin, 10) * 60_000,
           maxAttempts: Math.max(1, number(config.maxAttempts, 3)),
-          owner: `${runtimeOwner(RED)}-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+          owner: `${runtimeId(RED)}-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`,
         });
       } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: t('status.badFolder') });

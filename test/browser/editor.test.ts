@@ -17,7 +17,9 @@ import { seedDemo } from '../../demo/seed';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 const SKIP = CHROMIUM ? false : 'skipped: Debian chromium is not installed (.ci/run installs it)';
-const TYPES = ['esr-sftp-server', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map'];
+const TYPES = ['esr-sftp-server', 'esr-state', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map', 'esr-lease'];
+/** Configuration nodes: not in the palette, their dialogs open from a node's. */
+const CONFIG = ['esr-sftp-server', 'esr-state'];
 const EXAMPLES = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json'));
 
 function get(url: string): Promise<number> {
@@ -76,12 +78,12 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
     red?.kill('SIGTERM');
   });
 
-  it('shows every node in the palette under ESR (the config node among the configuration nodes)', async () => {
-    for (const type of TYPES.filter((t) => t !== 'esr-sftp-server')) {
+  it('shows every node in the palette under ESR (the config nodes among the configuration nodes)', async () => {
+    for (const type of TYPES.filter((t) => !CONFIG.includes(t))) {
       const category = await page.evaluate((t) => (globalThis as any).$(`.red-ui-palette-node[data-palette-type="${t}"]`).closest('.red-ui-palette-category').attr('id'), type);
       assert.match(String(category), /ESR/i, `${type} is in ${category}`);
     }
-    assert.equal(await page.evaluate(() => (globalThis as any).RED.nodes.getType('esr-sftp-server').category), 'config');
+    for (const type of CONFIG) assert.equal(await page.evaluate((t) => (globalThis as any).RED.nodes.getType(t).category, type), 'config');
   });
 
   const addNode = (type: string) =>
@@ -96,7 +98,7 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
     }, type);
 
   it('opens and saves every edit dialog without a console error', async () => {
-    for (const type of TYPES.filter((t) => t !== 'esr-sftp-server')) {
+    for (const type of TYPES.filter((t) => !CONFIG.includes(t))) {
       const before = consoleErrors.length;
       const id = await addNode(type);
       await page.waitForSelector('#node-dialog-ok', { state: 'visible', timeout: 10_000 });
@@ -133,6 +135,36 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
       return found;
     });
     assert.deepEqual(servers, [{ host: 'hub.example.nhs.uk', username: 'trust123' }]);
+    assert.deepEqual(consoleErrors.slice(before), []);
+  });
+
+  it('creates a Redis state configuration from esr-write\'s dialog; the URL and password go to credentials', async () => {
+    const before = consoleErrors.length;
+    await addNode('esr-write');
+    await page.waitForSelector('#node-input-btn-state-add', { state: 'visible', timeout: 10_000 });
+    await page.click('#node-input-btn-state-add');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'visible', timeout: 10_000 });
+    assert.ok(await page.isVisible('#node-config-input-folder'), 'a local folder by default');
+    assert.ok(!(await page.isVisible('#node-config-input-url')));
+    await page.selectOption('#node-config-input-backend', 'redis');
+    assert.ok(!(await page.isVisible('#node-config-input-folder')));
+    await page.fill('#node-config-input-url', 'rediss://redis.example.nhs.uk:6380/0');
+    await page.fill('#node-config-input-password', 'not-a-real-password');
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'detached', timeout: 10_000 });
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached', timeout: 10_000 });
+    const states = await page.evaluate(() => {
+      const RED = (globalThis as any).RED;
+      const found: Record<string, unknown>[] = [];
+      RED.nodes.eachConfig((n: Record<string, unknown>) => {
+        if (n.type === 'esr-state') found.push({ backend: n.backend, url: n.url, flowText: JSON.stringify(RED.nodes.createCompleteNodeSet(false).find((x: { id: string }) => x.id === n.id)) });
+      });
+      return found;
+    });
+    assert.equal(states.length, 1);
+    assert.equal(states[0].backend, 'redis');
+    assert.ok(!String(states[0].flowText).includes('not-a-real-password') && !String(states[0].flowText).includes('redis.example'), 'secrets are not in the flow');
     assert.deepEqual(consoleErrors.slice(before), []);
   });
 
@@ -190,7 +222,7 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
       assert.ok(text.length > 200, `${type} help is shown (from locales/en-US)`);
       assert.ok(text.includes('Details'), `${type} help has Details`);
       assert.ok(text.includes('References'), `${type} help has References`);
-      if (type !== 'esr-sftp-server') {
+      if (!CONFIG.includes(type)) {
         assert.ok(text.includes('Inputs') && text.includes('Outputs'), `${type} help has Inputs and Outputs`);
       }
     }

@@ -44,12 +44,18 @@ export class NodeRedProcess {
     return this.running!.url;
   }
 
-  async killAndRestart(): Promise<void> {
+  /** SIGKILL, as a crash or `kill -9` would. */
+  async kill(): Promise<void> {
     await this.ready;
     const child = this.running!.process;
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
+  }
+
+  async killAndRestart(): Promise<void> {
+    await this.kill();
     this.restarts++;
     await this.start();
   }
