@@ -72,7 +72,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const dir = path.resolve(options.dir);
   const hubRoot = path.join(dir, 'hub');
   const systems = path.join(dir, 'trust-systems');
-  // Each start plays the same story again: a fresh hub and fresh trust systems (Node-RED's context is kept).
+  // Each start plays the same story again: a fresh hub and fresh trust systems (the ESR state folder is kept).
   fs.rmSync(hubRoot, { recursive: true, force: true });
   fs.rmSync(systems, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'keys'), { recursive: true });

@@ -25,7 +25,7 @@
  */
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { checkName, checkRelative, globToRegExp, type RemoteEntry, type SftpSession } from '../sftp';
+import { checkName, checkRelative, globToRegExp, SftpError, type RemoteEntry, type SftpSession } from '../sftp';
 import type { LedgerValue, StateStore } from '../state';
 
 export type AfterAction = 'archive' | 'delete' | 'leave';
@@ -154,6 +154,11 @@ export class Poller {
   private waiting = 0;
   private readonly leaseName: string;
   private closed = false;
+  /**
+   * Settlements that could not be recorded because the state store failed (e.g. Redis was down): tried again at
+   * each poll until they are, so that a confirmation is not lost. (A refused move is the ledger's to finish.)
+   */
+  private readonly unsettled = new Map<string, { ticket: ClaimTicket; failed: boolean }>();
 
   constructor(
     private readonly session: SftpSession,
@@ -223,6 +228,13 @@ export class Poller {
   /** Finds stable files and claims up to maxPerPoll of them, in order. */
   async poll(): Promise<PollResult> {
     if (this.closed) return { claims: [], errors: [] };
+    for (const [name, { ticket, failed }] of [...this.unsettled]) {
+      // On success (or a claim no longer held) it is forgotten; a store still down throws, and this poll with it.
+      await (failed ? this.fail(ticket) : this.complete(ticket)).catch((err) => {
+        if (err instanceof ClaimError) this.unsettled.delete(name);
+        else throw err;
+      });
+    }
     const errors = await this.recover();
     const o = this.options;
     if (o.oneAtATime) {
@@ -353,6 +365,21 @@ export class Poller {
    * for a ticket of no claim this poller holds (nothing is moved).
    */
   async complete(ticket: ClaimTicket): Promise<void> {
+    return this.settle(ticket, false, () => this.confirm(ticket));
+  }
+
+  /** Runs a settlement; one the state store could not record is kept to be tried again at the next poll. */
+  private async settle(ticket: ClaimTicket, failed: boolean, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+      this.unsettled.delete(ticket.name);
+    } catch (err) {
+      if (!(err instanceof ClaimError) && !(err instanceof SftpError)) this.unsettled.set(ticket.name, { ticket, failed });
+      throw err;
+    }
+  }
+
+  private async confirm(ticket: ClaimTicket): Promise<void> {
     const entry = await this.held(ticket);
     // Remembered first: if the move below fails, recovery finishes it instead of handing the file out again.
     const confirmed: LedgerEntry = { ...entry, state: 'confirmed', at: this.now() };
@@ -381,8 +408,12 @@ export class Poller {
    * confirmation was already recorded is completed instead (a failure reported after success must not lose it).
    */
   async fail(ticket: ClaimTicket): Promise<void> {
+    return this.settle(ticket, true, () => this.failNow(ticket));
+  }
+
+  private async failNow(ticket: ClaimTicket): Promise<void> {
     const entry = await this.held(ticket);
-    if (entry.state === 'confirmed') return this.complete(ticket);
+    if (entry.state === 'confirmed') return this.confirm(ticket);
     await this.setLedger(ticket.name, { state: 'failed', at: this.now(), attempts: entry.attempts });
     await this.moveIfPresent(entry.path, await this.freeName(this.options.errorFolder, ticket.name));
     await this.setLedger(ticket.name, undefined);

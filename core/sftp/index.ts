@@ -2,6 +2,6 @@
 export { SftpSession, probeFingerprint } from './session';
 export type { SftpSettings, RemoteEntry, IfExists, PutResult, SessionStatus } from './session';
 export { SftpError } from './errors';
-export { fingerprint, normaliseFingerprint } from './host-key';
+export { fingerprint, normaliseFingerprint, parsePins, PinError } from './host-key';
 export { RemotePathError, checkRelative, checkName, resolveRemote } from './remote-path';
 export { globToRegExp } from './glob';

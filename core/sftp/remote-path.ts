@@ -9,10 +9,13 @@ export class RemotePathError extends Error {
   }
 }
 
-/** Refuses NUL, backslashes, absolute paths and `..` segments; returns the clean relative path. */
+/**
+ * Refuses control characters (NUL, CR, LF, TAB …: a name with a line break could forge a line in a log), backslashes,
+ * absolute paths and `..` segments; returns the clean relative path.
+ */
 export function checkRelative(p: string, what = 'path'): string {
   if (typeof p !== 'string' || p === '') throw new RemotePathError(`${what} is empty`);
-  if (p.includes('\0')) throw new RemotePathError(`${what} contains a NUL character`);
+  if (/[\x00-\x1f\x7f]/.test(p)) throw new RemotePathError(`${what} contains a control character`);
   if (p.includes('\\')) throw new RemotePathError(`${what} contains a backslash`);
   if (p.startsWith('/')) throw new RemotePathError(`${what} is absolute; paths are relative to the configured root`);
   const segments = p.split('/');

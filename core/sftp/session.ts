@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
 import type { SFTPWrapper, Stats } from 'ssh2';
-import { fingerprint, normaliseFingerprint } from './host-key';
+import { fingerprint, parsePins, PinError } from './host-key';
 import { SftpError, toSftpError } from './errors';
 import { checkName, resolveRemote } from './remote-path';
 import { openFile, SftpReadStream, SftpWriteStream } from './transfer';
@@ -69,7 +69,7 @@ export type SessionStatus =
   | { state: 'transferring'; operation: string; bytes: number }
   | { state: 'error'; code: string };
 
-const NOT_RETRYABLE = new Set(['HOST_KEY_MISMATCH', 'HOST_KEY_NOT_PINNED', 'AUTH_FAILED', 'BAD_KEY', 'CLOSED']);
+const NOT_RETRYABLE = new Set(['HOST_KEY_MISMATCH', 'HOST_KEY_NOT_PINNED', 'BAD_PIN', 'AUTH_FAILED', 'BAD_KEY', 'CLOSED']);
 const CONNECTION_LOST = new Set(['ETIMEDOUT', 'ECONNRESET', 'NO_CONNECTION', 'CONNECTION_LOST', 'EPIPE', 'ECONNREFUSED', 'ERR_GENERIC_CLIENT']);
 
 /** Errors that mean the connection was already gone when the operation ran (not a slow server). */
@@ -210,8 +210,17 @@ export class SftpSession extends EventEmitter {
 
   private async connectOnce(): Promise<SFTPWrapper> {
     const s = this.settings;
-    const pin = s.hostFingerprint ? normaliseFingerprint(s.hostFingerprint) : '';
-    if (!pin && !s.acceptAnyHostKey) {
+    let pins: string[];
+    try {
+      pins = parsePins(s.hostFingerprint);
+    } catch (err) {
+      throw new SftpError('connect', undefined, 'BAD_PIN', (err as PinError).message.replace(/ \[BAD_PIN\]$/, ''));
+    }
+    if (/^\s*PuTTY-User-Key-File-3:/.test(s.privateKey ?? '')) {
+      throw new SftpError('connect', undefined, 'BAD_KEY', 'PuTTY key format v3 is not supported: convert it with `puttygen key.ppk -O private-openssh`');
+    }
+    const pin = pins.join(' or ');
+    if (!pins.length && !s.acceptAnyHostKey) {
       // Still ask for the key (without logging in) so that the refusal can show what to pin.
       this.seenFingerprint = await probeFingerprint(s).catch(() => undefined);
       throw new SftpError('connect', undefined, 'HOST_KEY_NOT_PINNED', `no host key fingerprint is pinned${this.seenFingerprint ? `; the server presented ${this.seenFingerprint}` : ''}`);
@@ -242,7 +251,7 @@ export class SftpSession extends EventEmitter {
           hostVerifier: (key: Buffer) => {
             this.seenFingerprint = fingerprint(key);
             if (s.acceptAnyHostKey) return true;
-            if (this.seenFingerprint === pin) return true;
+            if (pins.includes(this.seenFingerprint)) return true;
             mismatch = this.seenFingerprint;
             return false;
           },

@@ -33,6 +33,14 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 
 type Client = ReturnType<typeof createClient>;
 
+/** What went wrong, from an error of the client: its code (ECONNREFUSED …) or its kind (ClientOfflineError …). */
+function cause(err: unknown): string | undefined {
+  const e = err as { code?: unknown; name?: unknown; constructor?: { name?: string } };
+  if (typeof e?.code === 'string') return e.code;
+  const kind = e?.constructor?.name;
+  return kind && kind !== 'Error' && kind !== 'Object' ? kind : typeof e?.name === 'string' && e.name !== 'Error' ? e.name : undefined;
+}
+
 export class RedisStateStore implements StateStore {
   readonly kind = 'redis';
   private readonly prefix: string;
@@ -42,6 +50,13 @@ export class RedisStateStore implements StateStore {
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.prefix || 'esr';
+    let where = 'Redis';
+    try {
+      where = new URL(options.url).host || where;
+    } catch {
+      // reported by the client when it connects
+    }
+    this.where = where;
     this.client = createClient({
       url: options.url,
       password: options.password || undefined,
@@ -50,8 +65,11 @@ export class RedisStateStore implements StateStore {
       socket: { connectTimeout: options.connectTimeoutMs ?? 10_000, reconnectStrategy: (retries: number) => Math.min(200 * 2 ** retries, 5000) },
     });
     // Without a listener an error event would end the process; the next command reports it.
-    this.client.on('error', (err: Error & { code?: string }) => (this.lastError = err.code ?? err.name));
+    this.client.on('error', (err: Error) => (this.lastError = cause(err)));
   }
+
+  /** host:port of the server, for messages (never the password). */
+  private readonly where: string;
 
   private async ready(): Promise<Client> {
     if (!this.client.isOpen) this.connecting ??= this.client.connect().catch((err) => {
@@ -61,7 +79,7 @@ export class RedisStateStore implements StateStore {
     try {
       await this.connecting;
     } catch (err) {
-      throw new StateError(`cannot reach the Redis state store (${(err as { code?: string }).code ?? this.lastError ?? 'error'})`, 'STATE_UNAVAILABLE');
+      throw new StateError(`cannot reach the Redis state store at ${this.where} (${cause(err) ?? this.lastError ?? 'error'})`, 'STATE_UNAVAILABLE');
     }
     return this.client;
   }
@@ -72,7 +90,7 @@ export class RedisStateStore implements StateStore {
       return await step(client);
     } catch (err) {
       if (err instanceof StateError) throw err;
-      throw new StateError(`the Redis state store did not answer (${(err as { code?: string }).code ?? (err as Error).name ?? 'error'})`, 'STATE_UNAVAILABLE');
+      throw new StateError(`the Redis state store at ${this.where} did not answer (${cause(err) ?? this.lastError ?? 'error'})`, 'STATE_UNAVAILABLE');
     }
   }
 

@@ -88,7 +88,9 @@ export = function register(RED: NodeAPI): void {
 
     // A poll cut short by a redeploy (its connection closes) is not an error: its claims are recovered at the next start.
     const report = (err: unknown, msg: NodeMessage) => {
-      if (!closing) node.error(err, msg);
+      if (closing) return;
+      node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.error') });
+      node.error(err, msg);
     };
 
     const pollOnce = async (): Promise<void> => {
@@ -151,7 +153,7 @@ export = function register(RED: NodeAPI): void {
           owner: `${runtimeId(RED)}-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`,
         });
       } catch (err) {
-        node.status({ fill: 'red', shape: 'ring', text: t('status.badFolder') });
+        node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code === 'EBADPATH' ? t('status.badFolder') : (err as { code?: string }).code ?? t('status.error') });
         node.error(err);
         unsubscribe(); // this node will not use the connection: no listener left on the server node
         node.on('input', (_msg, _send, done) => done(err as Error));

@@ -7,7 +7,7 @@ import { type CompiledLayout, type EsrRecord, buildFileName, writeFile, type Fil
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { nextSequence } from '../shared/sequence';
-import { stateStoreFor } from '../shared/state';
+import { defaultStore, stateStoreFor } from '../shared/state';
 import { messagesFor } from '../shared/messages';
 
 interface WriteConfig extends LayoutConfig {
@@ -90,7 +90,7 @@ export = function register(RED: NodeAPI): void {
       if (trial.rejected.length === file.records.length && file.records.length > 0) throw new Error(t('errors.allInvalid'));
       // Numbered per layout and the VPD in the file name (name parts may set it), so two writers never share a number.
       const sequence = layout.spec.fileName
-        ? await nextSequence(stateStoreFor(RED, config.state, t('errors.noState')), node, config.store, layout.id, String(parts.vpd ?? vpd), Number(config.firstSequence) || 1)
+        ? await nextSequence(stateStoreFor(RED, config.state, t('errors.noState')), node, config.store, layout.id, String(parts.vpd ?? vpd), Number(config.firstSequence) || 1, defaultStore(RED))
         : undefined;
       const fileName = layout.spec.fileName ? buildFileName(layout, { ...parts, sequence: sequence! }) : undefined;
       const result = await writeFile(layout, file.records, { ...options, fileName: fileName ? { ...parts, sequence: sequence! } : undefined });

@@ -3,8 +3,9 @@
  * is named with one, and never handed out twice — also across redeploys, restarts, kill -9 and several runtimes.
  * A number taken for a file that then failed is skipped, not reused: the file may have reached the hub.
  *
- * Upgrade: the first time a counter is used, the number an older version of the pack kept in Node-RED global context
- * (`esrSequence_<layout>_<vpd>`, in the context store the node named) is read once, and numbering goes on after it.
+ * The first time a counter is used in a store, numbering goes on after the highest number known elsewhere: what an
+ * older version of the pack kept in Node-RED global context (`esrSequence_<layout>_<vpd>`, in the context store the
+ * node named), and the runtime's default local store when the node now uses another (a change of backend).
  */
 import type { StateStore } from '../../core/state';
 import type { Node } from './node-red';
@@ -19,12 +20,12 @@ async function oldContextNumber(node: Node, contextStore: string | undefined, la
   return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
 }
 
-export async function nextSequence(store: StateStore, node: Node, contextStore: string | undefined, layoutId: string, vpd: string, first = 1): Promise<number> {
+export async function nextSequence(store: StateStore, node: Node, contextStore: string | undefined, layoutId: string, vpd: string, first = 1, earlier?: StateStore): Promise<number> {
   const counter = sequenceCounter(layoutId, vpd);
   let floor = first;
   if ((await store.lastNumber(counter)) === undefined) {
-    const old = await oldContextNumber(node, contextStore, layoutId, vpd);
-    if (old !== undefined) floor = Math.max(floor, old + 1);
+    const known = [await oldContextNumber(node, contextStore, layoutId, vpd), earlier && earlier !== store ? await earlier.lastNumber(counter) : undefined];
+    for (const n of known) if (n !== undefined) floor = Math.max(floor, n + 1);
   }
   return store.nextNumber(counter, floor);
 }

@@ -48,6 +48,11 @@ export function stateStoreFor(RED: NodeAPI, stateId: string | undefined, missing
     if (!configured?.store) throw new Error(missing);
     return configured.store();
   }
+  return defaultStore(RED);
+}
+
+/** The runtime's default local store (`<user directory>/esr-state`), shared by its nodes. */
+export function defaultStore(RED: NodeAPI): StateStore {
   const folder = defaultFolder(RED);
   let store = defaults.get(folder);
   if (!store) defaults.set(folder, (store = new LocalStateStore({ folder })));

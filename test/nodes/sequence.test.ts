@@ -41,3 +41,12 @@ it('goes on from the number an older version kept in Node-RED context, read once
   assert.equal(await nextSequence(store, nodeWith(old), 'file', 'ta', '431'), 49);
   assert.equal(await nextSequence(store, nodeWith(old), 'file', 'ta', '999'), 1, 'other VPDs start afresh');
 });
+
+it('goes on after the default local store when the node moves to another store (a change of backend)', async () => {
+  const local = new LocalStateStore({ folder: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-seq-')) });
+  const moved = new LocalStateStore({ folder: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-seq-')) });
+  const node = nodeWith(new Map());
+  for (let i = 0; i < 14; i++) await nextSequence(local, node, undefined, 'ta', '123', 1, local);
+  assert.equal(await nextSequence(moved, node, undefined, 'ta', '123', 1, local), 15);
+  assert.equal(await nextSequence(moved, node, undefined, 'ta', '123', 1, local), 16, 'then from its own numbers');
+});

@@ -12,6 +12,8 @@ import { Poller, type Claim, type PollerOptions } from '../../core/poller';
 import { SSHD_SKIP, sessionSettings, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { tempState } from '../support/temp-state';
+import { REDIS_SKIP, startRedis } from '../support/redis';
+import { RedisStateStore, type StateStore } from '../../core/state';
 
 
 const name = (date: string, seq: number) => `GO_123_GDW_GOC_${date}_${String(seq).padStart(8, '0')}.DAT`;
@@ -52,7 +54,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     sessions.push(s);
     return s;
   };
-  const poller = (s: SftpSession, store = tempState(), extra: Partial<PollerOptions> = {}) =>
+  const poller = (s: SftpSession, store: StateStore = tempState(), extra: Partial<PollerOptions> = {}) =>
     new Poller(s, store, { folder, ledger: `${folder} ${extra.glob ?? '*'}`, owner: 'runtime-a', stableMs: 0, ...extra });
   const local = (...p: string[]) => path.join(sshd.root, folder, ...p);
   const put = (file: string, content: string | Buffer = file) => fs.writeFileSync(local(file), content);
@@ -224,6 +226,31 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     assert.deepEqual(list('archive'), []);
     await redeployed.complete(again[0]);
     assert.deepEqual(list('archive'), [name('20261120', 21)]);
+  });
+
+  it('a confirmation the state store could not record (Redis down) is recorded once it is back', { skip: REDIS_SKIP }, async () => {
+    fresh();
+    for (const seq of [24, 25]) put(name('20261120', seq));
+    const redis = await startRedis();
+    const store = new RedisStateStore({ url: redis.url, password: redis.password, connectTimeoutMs: 500 });
+    try {
+      const p = poller(session(), store, { oneAtATime: true });
+      const [{ claim }] = (await p.takeFiles()).files;
+      await redis.down();
+      await assert.rejects(p.complete(claim), (err: Error & { code?: string }) => err.code === 'STATE_UNAVAILABLE');
+      await assert.rejects(p.takeFiles(), 'nothing is taken while the store is down');
+      await redis.up();
+      let next: Claim[] | undefined;
+      for (let i = 0; i < 100 && !next; i++) {
+        next = await p.takeFiles().then((r) => r.files.map((f) => f.claim), () => undefined);
+        if (!next) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(list('archive'), [name('20261120', 24)], 'the lost confirmation was recorded and acted on');
+      assert.deepEqual(next!.map((c) => c.name), [name('20261120', 25)], 'and the next file follows at once');
+    } finally {
+      await store.close();
+      await redis.stop();
+    }
   });
 
   it('a forged or stale ticket is refused and nothing is moved or deleted', async () => {

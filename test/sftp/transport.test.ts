@@ -208,7 +208,7 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
 
   it('13. hostile names are refused and nothing is written outside the root', async () => {
     const s = open();
-    for (const bad of ['../x.DAT', '/etc/x.DAT', 'a\0b.DAT', 'a\\b.DAT', 'In/../../x.DAT']) {
+    for (const bad of ['../x.DAT', '/etc/x.DAT', 'a\0b.DAT', 'a\\b.DAT', 'In/../../x.DAT', 'x.DAT\n[audit] forged', 'x\r.DAT', 'x\t.DAT', 'x\x1b.DAT', 'x\x7f.DAT']) {
       await assert.rejects(s.put(bad, 'x'), (err: Error & { code?: string }) => err.code === 'EBADPATH', bad);
       await assert.rejects(s.rename('six.DAT', bad), (err: Error & { code?: string }) => err.code === 'EBADPATH', bad);
     }
@@ -230,6 +230,26 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
       assert.equal(s.fingerprint, sshd.fingerprint);
       const insecure = open({ hostFingerprint: '', acceptAnyHostKey: true });
       assert.ok(Array.isArray(await insecure.list('.')));
+    });
+
+    it('accepts several pins, one per line, for a hub rotating its key', async () => {
+      const s = open({ hostFingerprint: `${sshd.otherFingerprint}\n${sshd.fingerprint}\n` });
+      assert.ok(Array.isArray(await s.list('.')));
+    });
+
+    it('refuses an MD5 or hex pin with what to pin instead, without connecting', async () => {
+      const before = proxy.accepted;
+      for (const pin of ['MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48', '16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48', 'a'.repeat(64)]) {
+        const err = await rejectsWith(open({ hostFingerprint: pin }).list('.'), 'BAD_PIN');
+        assert.match(err.message, /pin the SHA256 fingerprint that `ssh-keygen -lf` prints/);
+      }
+      assert.equal(proxy.accepted, before, 'never retried, never connected');
+    });
+
+    it('refuses a PuTTY v3 key with the command that converts it', async () => {
+      const ppk = 'PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: test\nPublic-Lines: 2\nAAAA\nBBBB\n';
+      const err = await rejectsWith(open({ privateKey: ppk, passphrase: '' }).list('.'), 'BAD_KEY');
+      assert.match(err.message, /PuTTY key format v3 is not supported: convert it with `puttygen key\.ppk -O private-openssh`/);
     });
 
     it('accepts the pin in any form ssh-keygen -lf prints', async () => {

@@ -20,6 +20,9 @@ export interface TestRedis {
   stop(): Promise<void>;
   /** Stops and starts the server again on the same port and data (what a Redis restart does). */
   restart(): Promise<void>;
+  /** Stops the server, keeping its data, until up(): an outage. */
+  down(): Promise<void>;
+  up(): Promise<void>;
 }
 
 async function answers(port: number): Promise<boolean> {
@@ -60,5 +63,7 @@ export async function startRedis(): Promise<TestRedis> {
       await stop();
       await start();
     },
+    down: stop,
+    up: start,
   };
 }
