@@ -566,6 +566,9 @@ async function endClient(client: SftpClient): Promise<void> {
   }
   try {
     raw.destroy();
+    // ssh2 destroys its socket only while it is writable: after end() it is half-closed, and a server that never
+    // closes its side would hold it open for good. Destroyed here, whatever its state.
+    (raw as unknown as { _sock?: { destroy(): void } })._sock?.destroy();
   } catch {
     // already gone
   }

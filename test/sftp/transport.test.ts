@@ -5,6 +5,7 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SftpError, SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
@@ -214,6 +215,26 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
     }
     await assert.rejects(s.list('..'), (err: Error & { code?: string }) => err.code === 'EBADPATH');
     assert.ok(!fs.existsSync(path.join(sshd.root, '..', 'x.DAT')));
+  });
+
+  it('10 closes against a server that never answers leave no socket open', async () => {
+    const silent = net.createServer({ allowHalfOpen: true }, () => undefined); // accepts, then says nothing and never closes
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as net.AddressInfo).port;
+    const held = () =>
+      (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof net.Socket && (h as net.Socket).remotePort === port).length;
+    try {
+      for (let i = 0; i < 10; i++) {
+        const s = new SftpSession({ ...sessionSettings(sshd), port, connectTimeoutMs: 200, operationTimeoutMs: 300, retries: 0 });
+        await assert.rejects(s.list('.'));
+        await s.close();
+      }
+      const until = Date.now() + 3000;
+      while (held() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(held(), 0, 'sockets still held');
+    } finally {
+      silent.close();
+    }
   });
 
   describe('14. host keys and secrets', () => {
