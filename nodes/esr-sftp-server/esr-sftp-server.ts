@@ -5,14 +5,14 @@
 import { SftpSession, type SessionStatus } from '../../core/sftp';
 import type { NodeAPI } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
-import { settingsFrom, testConnection, type ServerConfig, type ServerNode } from './server-settings';
+import { pinsOf, resolveEnv, settingsFrom, testConnection, type ServerConfig, type ServerNode } from './server-settings';
 
 export = function register(RED: NodeAPI): void {
   function EsrSftpServer(this: ServerNode, config: ServerConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const settings = settingsFrom(config, node.credentials);
-    node.target = { host: settings.host, port: settings.port!, username: settings.username, acceptAnyHostKey: settings.acceptAnyHostKey === true };
+    node.target = { host: settings.host, port: settings.port!, username: settings.username, acceptAnyHostKey: settings.acceptAnyHostKey === true, pins: pinsOf(settings.hostFingerprint) };
     let session: SftpSession | undefined;
     const listeners = new Set<(s: SessionStatus) => void>();
     node.session = () => {
@@ -41,16 +41,18 @@ export = function register(RED: NodeAPI): void {
   // "Test connection" in the edit dialog: connects with what is in the dialog; stored secrets are used for
   // fields the dialog left unchanged. Answers with the server's fingerprint so that it can be compared and pinned.
   RED.httpAdmin.post('/esr-sftp-server/test', RED.auth.needsPermission('esr-sftp-server.write'), (req, res) => {
-    const body = req.body ?? {};
-    const given = (body.credentials ?? {}) as Record<string, string>;
-    // Stored secrets go only to the server the deployed node is configured for, never to one typed in the dialog.
+    const { credentials: dialogCredentials, ...dialog } = req.body ?? {};
+    const body = resolveEnv(dialog as Record<string, unknown>);
+    const given = (dialogCredentials ?? {}) as Record<string, string>;
+    // Stored secrets go only to the server the deployed node is configured for — the same host, port and user, and
+    // the same pinned host keys — never to one typed in the dialog, nor past a pin changed in the dialog.
     const deployed = typeof body.id === 'string' ? (RED.nodes.getNode(body.id) as ServerNode | null) : null;
     const same =
       deployed?.target &&
       deployed.target.host === String(body.host ?? '').trim() &&
       deployed.target.port === (Number(body.port) || 22) &&
       deployed.target.username === String(body.username ?? '').trim() &&
-      (deployed.target.acceptAnyHostKey || body.acceptAnyHostKey !== true);
+      (deployed.target.acceptAnyHostKey || (body.acceptAnyHostKey !== true && deployed.target.pins === pinsOf(String(body.hostFingerprint ?? ''))));
     const stored = same ? RED.nodes.getCredentials(body.id as string) ?? {} : {};
     const pick = (k: string) => (given[k] === '__PWRD__' || given[k] === undefined ? stored[k] : given[k]);
     const settings = settingsFrom(body as unknown as ServerConfig, { password: pick('password'), privateKey: pick('privateKey'), passphrase: pick('passphrase') });

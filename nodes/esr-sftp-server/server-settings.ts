@@ -1,5 +1,5 @@
 /** Settings and the connection test of esr-sftp-server, kept apart from the node so that they can be tested. */
-import { SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
+import { parsePins, SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
 import type { Node } from '../shared/node-red';
 
 export interface ServerConfig {
@@ -16,10 +16,31 @@ export interface ServerConfig {
 
 export interface ServerNode extends Node {
   /** Where the deployed node connects (for the connection test's use of stored secrets). */
-  target: { host: string; port: number; username: string; acceptAnyHostKey: boolean };
+  target: { host: string; port: number; username: string; acceptAnyHostKey: boolean; pins: string };
   session(): SftpSession;
   /** Calls `listener` with each status change of the connection; returns the unsubscribe function. */
   onStatus(listener: (status: SessionStatus) => void): () => void;
+}
+
+/** The pins as one comparable string (sorted, normalised); '' when none or unusable. */
+export function pinsOf(text: string | undefined): string {
+  try {
+    return parsePins(text).sort().join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * `${NAME}` in a value typed into the dialog, resolved from the environment as the runtime resolves it at deploy
+ * (the examples configure the hub as `${ESR_HUB_HOST}` …), so that *Test connection* reaches the same server.
+ */
+export function resolveEnv<T extends Record<string, unknown>>(values: T): T {
+  const out: Record<string, unknown> = { ...values };
+  for (const [k, v] of Object.entries(out)) {
+    if (typeof v === 'string') out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => process.env[name] ?? '');
+  }
+  return out as T;
 }
 
 export function settingsFrom(config: ServerConfig, credentials: Record<string, string | undefined> = {}): SftpSettings {

@@ -339,4 +339,23 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     assert.equal(elsewhere.body.ok, false);
     assert.equal(elsewhere.body.code, 'AUTH_FAILED');
   });
+
+  it('"test connection" sends stored secrets only past the deployed pin, and resolves ${ENV} as the runtime does', async () => {
+    // Deployed with a pin this server does not match: the stored key must not reach it, whatever the dialog pins.
+    await helper.load([serverNode], onTab([server({ hostFingerprint: sshd.otherFingerprint })]), credentials());
+    const stored = { privateKey: '__PWRD__', passphrase: '__PWRD__' };
+    const repinned = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: proxy.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: stored });
+    assert.equal(repinned.body.code, 'AUTH_FAILED', 'the stored key was not offered past a pin changed in the dialog');
+    await helper.unload();
+    await helper.load([serverNode], onTab([server()]), credentials());
+    process.env.ESR_TEST_HUB_HOST = '127.0.0.1';
+    process.env.ESR_TEST_HUB_PORT = String(proxy.port);
+    try {
+      const viaEnv = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '${ESR_TEST_HUB_HOST}', port: '${ESR_TEST_HUB_PORT}', username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: stored });
+      assert.deepEqual(viaEnv.body, { ok: true, fingerprint: sshd.fingerprint, pinned: true });
+    } finally {
+      delete process.env.ESR_TEST_HUB_HOST;
+      delete process.env.ESR_TEST_HUB_PORT;
+    }
+  });
 });
