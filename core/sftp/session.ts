@@ -387,7 +387,9 @@ export class SftpSession extends EventEmitter {
     const temp = this.resolve(path.posix.join(dir, `.${name}.${randomBytes(4).toString('hex')}.part`));
     return this.run('put', target, async (sftp, touch) => {
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
-      const existing = await statOrUndefined(sftp, target, p);
+      // A write-only upload account may be refused `stat`: then the rename into place decides (see moveIntoPlace).
+      const found = await statIfAllowed(sftp, target, p);
+      const existing = found === 'refused' ? undefined : found;
       if (existing && ifExists === 'skip') {
         if (source instanceof Readable) source.resume();
         return { path: p, bytes: 0, skipped: true };
@@ -406,7 +408,8 @@ export class SftpSession extends EventEmitter {
         const input = source instanceof Readable ? source : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]);
         await pipeline(input, out);
         const finalRel = await this.moveIntoPlace(sftp, temp, p, ifExists);
-        if (!(await statOrUndefined(sftp, temp, temp))) this.leftovers.delete(temp);
+        const left = await statIfAllowed(sftp, temp, temp);
+        if (left === undefined || left === 'refused') this.leftovers.delete(temp); // renamed away (or, unasked, taken as such)
         return { path: finalRel, bytes, skipped: false };
       } catch (err) {
         // Over a dead connection the temporary file cannot be removed now: it is removed after reconnecting.
@@ -431,7 +434,7 @@ export class SftpSession extends EventEmitter {
           await renameNoReplace(sftp, temp, this.resolve(candidate));
           return candidate;
         } catch (err) {
-          if (!(await statOrUndefined(sftp, this.resolve(candidate), candidate))) throw err;
+          if (!(await this.targetExists(sftp, err, this.resolve(candidate), candidate))) throw err;
         }
       }
       throw new SftpError('put', target, 'EEXIST', 'no free suffix');
@@ -440,7 +443,7 @@ export class SftpSession extends EventEmitter {
     try {
       await renameNoReplace(sftp, temp, target);
     } catch (err) {
-      if (await statOrUndefined(sftp, target, rel)) {
+      if (await this.targetExists(sftp, err, target, rel)) {
         if (ifExists === 'skip') {
           await unlinkQuietly(sftp, temp); // if that fails, the temporary file stays listed for the next reconnect
           return rel;
@@ -450,6 +453,17 @@ export class SftpSession extends EventEmitter {
       throw err;
     }
     return rel;
+  }
+
+  /**
+   * After a rename into place failed: whether its target exists. Asked with `stat` where the server allows it;
+   * where it refuses `stat`, the rename's own answer decides — a plain SFTP rename fails with FAILURE onto an
+   * existing file, and with PERMISSION_DENIED or another code for anything else.
+   */
+  private async targetExists(sftp: SFTPWrapper, renameErr: unknown, full: string, rel: string): Promise<boolean> {
+    const found = await statIfAllowed(sftp, full, rel);
+    if (found !== 'refused') return found !== undefined;
+    return (renameErr as { code?: number }).code === 4;
   }
 
   /** Atomic replace with posix-rename@openssh.com where the server has it; otherwise delete, then rename. */
@@ -512,6 +526,17 @@ function statOrUndefined(sftp: SFTPWrapper, full: string, rel: string): Promise<
       resolve({ name: path.posix.basename(rel), path: rel, size: st.size, mtime: st.mtime * 1000, isFile: st.isFile(), isDirectory: st.isDirectory() });
     }),
   );
+}
+
+/** statOrUndefined, or 'refused' where the server does not let this account `stat` (PERMISSION_DENIED, unsupported). */
+async function statIfAllowed(sftp: SFTPWrapper, full: string, rel: string): Promise<RemoteEntry | undefined | 'refused'> {
+  try {
+    return await statOrUndefined(sftp, full, rel);
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    if (code === 3 || code === 8) return 'refused';
+    throw err;
+  }
 }
 
 function renameNoReplace(sftp: SFTPWrapper, from: string, to: string): Promise<void> {

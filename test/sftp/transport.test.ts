@@ -313,6 +313,25 @@ describe('SFTP transport: server-side refusals', { skip: SSHD_SKIP }, () => {
     }
   });
 
+  it('an upload account refused `stat` still uploads, and an existing target is still refused or skipped', async () => {
+    const sshd = await startSshd({ sftpFlags: ['-P', 'stat,lstat'] });
+    const s = new SftpSession(sessionSettings(sshd));
+    try {
+      await rejectsWith(s.stat('anything.DAT'), 'PERMISSION_DENIED');
+      const r = await s.put('TA_123_SEL_MN2708_00000001.DAT', 'whole file');
+      assert.deepEqual([r.path, r.bytes, r.skipped], ['TA_123_SEL_MN2708_00000001.DAT', 10, false]);
+      assert.equal(fs.readFileSync(path.join(sshd.root, 'TA_123_SEL_MN2708_00000001.DAT'), 'utf8'), 'whole file');
+      await rejectsWith(s.put('TA_123_SEL_MN2708_00000001.DAT', 'again'), 'EEXIST');
+      assert.equal((await s.put('TA_123_SEL_MN2708_00000001.DAT', 'again', { ifExists: 'skip' })).skipped, false, 'put, then found to exist: kept as it was');
+      assert.equal(fs.readFileSync(path.join(sshd.root, 'TA_123_SEL_MN2708_00000001.DAT'), 'utf8'), 'whole file', 'never replaced');
+      assert.equal((await s.put('TA_123_SEL_MN2708_00000001.DAT', 'third', { ifExists: 'suffix' })).path, 'TA_123_SEL_MN2708_00000001_1.DAT');
+      assert.deepEqual(files(sshd.root), ['TA_123_SEL_MN2708_00000001.DAT', 'TA_123_SEL_MN2708_00000001_1.DAT'], 'no temporary file left');
+    } finally {
+      await s.close();
+      await sshd.stop();
+    }
+  });
+
   it('5. permission denied on rename and delete goes to the error path once, without looping', async () => {
     const sshd = await startSshd({ sftpFlags: ['-P', 'rename,posix-rename,remove'] });
     const s = new SftpSession(sessionSettings(sshd));
