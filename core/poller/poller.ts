@@ -55,6 +55,13 @@ export interface PollerOptions {
   errorFolder?: string;
   /** Where claimed files wait for their confirmation. */
   claimFolder?: string;
+  /**
+   * How a file is claimed. 'rename' (default): renamed into the claim folder, which needs rename rights in the
+   * polled folder. 'ledger': left where it is and claimed in the state store only (a lease per file, then the ledger),
+   * for mailboxes where the account may not rename or write (a read-only `out`: use 'leave' or 'delete'); across
+   * runtimes the state store decides, so they must share it (Redis).
+   */
+  claim?: 'rename' | 'ledger';
   claimTimeoutMs?: number;
   maxAttempts?: number;
   /** Who claims: stable across restarts of one runtime, different between runtimes and between nodes. */
@@ -154,6 +161,8 @@ export class Poller {
   private waiting = 0;
   private readonly leaseName: string;
   private closed = false;
+  /** Files this poller has claimed in place ('ledger' claims) and not yet settled. */
+  private readonly inFlight = new Set<string>();
   /**
    * Settlements that could not be recorded because the state store failed (e.g. Redis was down): tried again at
    * each poll until they are, so that a confirmation is not lost. (A refused move is the ledger's to finish.)
@@ -178,6 +187,7 @@ export class Poller {
       claimFolder: path.posix.join(folder, '.esr-claims'),
       claimTimeoutMs: 10 * 60_000,
       maxAttempts: 3,
+      claim: 'rename',
       ignore: DEFAULT_IGNORE,
       ...options,
       folder,
@@ -235,8 +245,8 @@ export class Poller {
         else throw err;
       });
     }
-    const errors = await this.recover();
     const o = this.options;
+    const errors = o.claim === 'ledger' ? [] : await this.recover();
     if (o.oneAtATime) {
       // Held from before the listing until the file is settled: of several runtimes only one lists and claims.
       if (!(await this.state.lease(this.leaseName, o.owner, o.claimTimeoutMs))) return { claims: [], errors };
@@ -283,13 +293,23 @@ export class Poller {
       const settled = await this.ledger(e.name);
       if (settled?.state === 'confirmed') continue; // handled; its after-action is being finished
       if (settled?.state === 'done' && settled.size === e.size && settled.mtime === e.mtime) continue; // left in place
+      if (o.claim === 'ledger') {
+        const sameFile = settled?.size === e.size && settled?.mtime === e.mtime;
+        if (settled?.state === 'failed' && sameFile) continue; // failed where it could not be moved: never again
+        if (settled?.state === 'claimed' && sameFile && this.inFlight.has(e.name)) {
+          if (o.oneAtATime) break; // ours, still in flight
+          continue;
+        }
+      }
       // Files are applied in order (ESR deltas build on each other): never past an earlier file still being written.
       if (!stable) {
         if (o.order === 'esr') break;
         continue;
       }
       try {
-        const claim = await this.claim(e, settled?.state === 'retry' ? (settled.attempts ?? 0) + 1 : 1);
+        const again = settled?.state === 'retry' || (o.claim === 'ledger' && settled?.state === 'claimed');
+        const attempt = again ? (settled!.attempts ?? 0) + 1 : 1;
+        const claim = o.claim === 'ledger' ? await this.claimInPlace(e, attempt) : await this.claim(e, attempt);
         if (claim) claims.push(claim);
         else if (o.oneAtATime) break; // lost to another runtime: never claim past an earlier file
       } catch (err) {
@@ -298,6 +318,33 @@ export class Poller {
       }
     }
     return claims;
+  }
+
+  private claimLease(name: string): string {
+    return `claim:${this.options.ledger}:${name}`;
+  }
+
+  /**
+   * A 'ledger' claim: the file stays where it is. A lease on the file (of the claim timeout) decides between
+   * runtimes; a claim whose holder stopped (its lease lapsed, or it was this owner before a restart or redeploy) is
+   * taken over with the next attempt; past maxAttempts the file is marked failed (and moved to the error folder where
+   * the server allows it).
+   */
+  private async claimInPlace(e: RemoteEntry, attempt: number): Promise<Claim | undefined> {
+    const o = this.options;
+    if (!(await this.state.lease(this.claimLease(e.name), o.owner, o.claimTimeoutMs))) return undefined; // another runtime has it
+    if (attempt > o.maxAttempts) {
+      await this.setLedger(e.name, { state: 'failed', at: this.now(), attempts: attempt - 1, size: e.size, mtime: e.mtime });
+      await this.state.release(this.claimLease(e.name), o.owner);
+      await this.moveIfPresent(e.path, await this.freeName(o.errorFolder, e.name));
+      await this.setLedger(e.name, undefined);
+      return undefined;
+    }
+    const token = randomUUID();
+    await this.setLedger(e.name, { state: 'claimed', at: this.now(), attempts: attempt, owner: o.owner, path: e.path, token, size: e.size, mtime: e.mtime });
+    this.seen.delete(e.name);
+    this.inFlight.add(e.name);
+    return { name: e.name, token, path: e.path, source: e.path, size: e.size, mtime: e.mtime, attempt, deliveryId: this.deliveryId(e.name, e.size, e.mtime) };
   }
 
   private async claim(e: RemoteEntry, attempt: number): Promise<Claim | undefined> {
@@ -337,7 +384,11 @@ export class Poller {
     return entry as LedgerEntry & { path: string };
   }
 
-  private async settled(): Promise<void> {
+  private async settled(name: string): Promise<void> {
+    if (this.options.claim === 'ledger') {
+      this.inFlight.delete(name);
+      await this.state.release(this.claimLease(name), this.options.owner);
+    }
     if (this.options.oneAtATime) await this.state.release(this.leaseName, this.options.owner);
   }
 
@@ -391,14 +442,14 @@ export class Poller {
       throw err;
     }
     this.toRelease.delete(entry.path);
-    await this.settled();
+    await this.settled(ticket.name);
   }
 
   private async finish(claimPath: string, name: string, file: { size: number; mtime: number }): Promise<void> {
     const o = this.options;
     if (o.after === 'delete') await this.deleteIfPresent(claimPath);
     else if (o.after === 'archive') await this.moveIfPresent(claimPath, await this.freeName(o.archiveFolder, name));
-    else await this.moveIfPresent(claimPath, path.posix.join(o.folder, name));
+    else if (o.claim !== 'ledger') await this.moveIfPresent(claimPath, path.posix.join(o.folder, name));
     // Only a file left in place needs remembering; an archived or deleted one is gone from the folder.
     await this.setLedger(name, o.after === 'leave' ? { state: 'done', at: this.now(), size: file.size, mtime: file.mtime } : undefined);
   }
@@ -414,11 +465,18 @@ export class Poller {
   private async failNow(ticket: ClaimTicket): Promise<void> {
     const entry = await this.held(ticket);
     if (entry.state === 'confirmed') return this.confirm(ticket);
-    await this.setLedger(ticket.name, { state: 'failed', at: this.now(), attempts: entry.attempts });
-    await this.moveIfPresent(entry.path, await this.freeName(this.options.errorFolder, ticket.name));
+    await this.setLedger(ticket.name, { state: 'failed', at: this.now(), attempts: entry.attempts, size: entry.size, mtime: entry.mtime });
+    try {
+      await this.moveIfPresent(entry.path, await this.freeName(this.options.errorFolder, ticket.name));
+    } catch (err) {
+      // In place ('ledger' claims) on a server that refuses the move: it stays, marked failed, and is not taken again.
+      if (this.options.claim !== 'ledger') throw err;
+      await this.settled(ticket.name);
+      return;
+    }
     await this.setLedger(ticket.name, undefined);
     this.toRelease.delete(entry.path);
-    await this.settled();
+    await this.settled(ticket.name);
   }
 
   /**
@@ -427,10 +485,15 @@ export class Poller {
    */
   async release(ticket: ClaimTicket): Promise<void> {
     const entry = await this.held(ticket);
+    if (this.options.claim === 'ledger') {
+      await this.setLedger(ticket.name, { state: 'retry', at: this.now(), attempts: entry.attempts ?? 1 });
+      await this.settled(ticket.name);
+      return;
+    }
     this.toRelease.add(entry.path);
     await this.handBack(entry.path, ticket.name, entry.attempts ?? 1);
     this.toRelease.delete(entry.path);
-    await this.settled();
+    await this.settled(ticket.name);
   }
 
   private async handBack(claimPath: string, name: string, attempt: number): Promise<void> {

@@ -31,6 +31,8 @@ interface InConfig {
   /** One file at a time: the next is taken only once the last is confirmed (change files build on each other). */
   inOrder?: boolean;
   after: AfterAction;
+  /** rename (default) or ledger: claimed in the state store only, for mailboxes that refuse renames or writes. */
+  claim?: 'rename' | 'ledger';
   archiveFolder?: string;
   errorFolder?: string;
   claimTimeoutMin: number | string;
@@ -146,6 +148,7 @@ export = function register(RED: NodeAPI): void {
           maxPerPoll: Math.max(1, number(config.maxPerPoll, 10)),
           oneAtATime: config.inOrder === true,
           after: config.after || 'archive',
+          claim: config.claim === 'ledger' ? 'ledger' : 'rename',
           archiveFolder: config.archiveFolder || path.posix.join(f, 'archive'),
           errorFolder: config.errorFolder || path.posix.join(f, 'error'),
           claimTimeoutMs: number(config.claimTimeoutMin, 10) * 60_000,

@@ -42,6 +42,63 @@ describe('polling a folder on a server that refuses renames', { skip: SSHD_SKIP 
   });
 });
 
+describe("'ledger' claims: mailboxes where the account may not rename or write", { skip: SSHD_SKIP }, () => {
+  const put = (root: string, n: string) => fs.writeFileSync(path.join(root, 'Out', n), n);
+
+  it("a read-only folder in 'leave' mode: each file delivered once, also across a restart and two runtimes", async () => {
+    const sshd = await startSshd({ readOnly: true });
+    fs.mkdirSync(path.join(sshd.root, 'Out'));
+    for (const seq of [1, 2, 3, 4]) put(sshd.root, name('20261120', seq));
+    const sessions = [new SftpSession(sessionSettings(sshd)), new SftpSession(sessionSettings(sshd))];
+    const store = tempState(); // one state store shared by both runtimes
+    const options = { folder: 'Out', ledger: 'hub Out', stableMs: 0, claim: 'ledger' as const, after: 'leave' as const, maxPerPoll: 2 };
+    try {
+      const a = new Poller(sessions[0], store, { ...options, owner: 'runtime-a' });
+      const b = new Poller(sessions[1], store, { ...options, owner: 'runtime-b' });
+      const [fromA, fromB] = await Promise.all([a.takeFiles(), b.takeFiles()]);
+      const taken = [...fromA.files, ...fromB.files].map((f) => f.claim);
+      assert.deepEqual(taken.map((c) => c.name).sort(), [1, 2, 3, 4].map((n) => name('20261120', n)), 'each file taken by one runtime');
+      assert.deepEqual([...fromA.errors, ...fromB.errors], []);
+      // Runtime a confirms its files; runtime b "restarts" with its files in flight: they are delivered again.
+      for (const f of fromA.files) await a.complete(f.claim);
+      const restarted = new Poller(sessions[1], store, { ...options, owner: 'runtime-b' });
+      const again = (await restarted.takeFiles()).files.map((f) => f.claim);
+      assert.deepEqual(again.map((c) => [c.name, c.attempt]).sort(), fromB.files.map((f) => [f.claim.name, 2]).sort());
+      assert.deepEqual(again.map((c) => c.deliveryId).sort(), fromB.files.map((f) => f.claim.deliveryId).sort(), 'the same delivery ids');
+      for (const c of again) await restarted.complete(c);
+      assert.deepEqual((await a.takeFiles()).files, [], 'nothing is taken again');
+      assert.deepEqual((await restarted.takeFiles()).files, []);
+      assert.deepEqual(fs.readdirSync(path.join(sshd.root, 'Out')).sort(), [1, 2, 3, 4].map((n) => name('20261120', n)), 'left where they were');
+    } finally {
+      await Promise.all(sessions.map((x) => x.close()));
+      await sshd.stop();
+    }
+  });
+
+  it("renames refused, deletes allowed: 'delete' works as esr_api does; a failed file stays, marked, and is not taken again", async () => {
+    const sshd = await startSshd({ sftpFlags: ['-P', 'rename,posix-rename'] });
+    fs.mkdirSync(path.join(sshd.root, 'Out'));
+    for (const seq of [5, 6]) put(sshd.root, name('20261120', seq));
+    const s = new SftpSession(sessionSettings(sshd));
+    try {
+      const p = new Poller(s, tempState(), { folder: 'Out', ledger: 'hub Out', owner: 'esr-api-like', stableMs: 0, claim: 'ledger', after: 'delete' });
+      const { files, errors } = await p.takeFiles();
+      assert.deepEqual(errors, []);
+      const [ok, bad] = files.map((f) => f.claim);
+      await p.complete(ok);
+      await p.fail(bad); // the error folder cannot be reached by a rename: it stays where it is, marked failed
+      assert.deepEqual(fs.readdirSync(path.join(sshd.root, 'Out')).filter((n) => n.endsWith('.DAT')), [name('20261120', 6)]);
+      assert.deepEqual((await p.takeFiles()).files, []);
+      // A corrected file (another size) is a new file: taken again.
+      fs.writeFileSync(path.join(sshd.root, 'Out', name('20261120', 6)), 'corrected, and longer');
+      assert.deepEqual((await p.takeFiles()).files.map((f) => f.claim.name), [name('20261120', 6)]);
+    } finally {
+      await s.close();
+      await sshd.stop();
+    }
+  });
+});
+
 describe('polling a folder', { skip: SSHD_SKIP }, () => {
   let sshd: TestSshd;
   let proxy: FaultProxy;
