@@ -253,7 +253,8 @@ export class Poller {
       if (this.waiting > 0) return { claims: [], errors };
     }
     const claims = await this.claimFrom(await this.session.list(o.folder), errors);
-    if (o.oneAtATime && claims.length === 0) await this.state.release(this.leaseName, o.owner);
+    // Kept while a file of ours is in flight ('ledger' claims leave no claim file to wait on).
+    if (o.oneAtATime && claims.length === 0 && this.inFlight.size === 0) await this.state.release(this.leaseName, o.owner);
     return { claims, errors };
   }
 

@@ -75,6 +75,28 @@ describe("'ledger' claims: mailboxes where the account may not rename or write",
     }
   });
 
+  it('one file at a time across runtimes holds while a file is in flight', async () => {
+    const sshd = await startSshd({ readOnly: true });
+    fs.mkdirSync(path.join(sshd.root, 'Out'));
+    for (const seq of [7, 8]) put(sshd.root, name('20261120', seq));
+    const sessions = [new SftpSession(sessionSettings(sshd)), new SftpSession(sessionSettings(sshd))];
+    const store = tempState();
+    const options = { folder: 'Out', ledger: 'hub Out', stableMs: 0, claim: 'ledger' as const, after: 'leave' as const, oneAtATime: true };
+    try {
+      const a = new Poller(sessions[0], store, { ...options, owner: 'runtime-a' });
+      const b = new Poller(sessions[1], store, { ...options, owner: 'runtime-b' });
+      const [first] = (await a.takeFiles()).files.map((f) => f.claim);
+      assert.equal(first.name, name('20261120', 7));
+      assert.deepEqual((await a.takeFiles()).files, [], 'a waits for its own file');
+      assert.deepEqual((await b.takeFiles()).files, [], 'b too: the next file waits for the first');
+      await a.complete(first);
+      assert.deepEqual((await b.takeFiles()).files.map((f) => f.claim.name), [name('20261120', 8)]);
+    } finally {
+      await Promise.all(sessions.map((x) => x.close()));
+      await sshd.stop();
+    }
+  });
+
   it("renames refused, deletes allowed: 'delete' works as esr_api does; a failed file stays, marked, and is not taken again", async () => {
     const sshd = await startSshd({ sftpFlags: ['-P', 'rename,posix-rename'] });
     fs.mkdirSync(path.join(sshd.root, 'Out'));
