@@ -12,8 +12,8 @@ import SftpClient from 'ssh2-sftp-client';
 import type { SFTPWrapper, Stats } from 'ssh2';
 import { fingerprint, parsePins, PinError } from './host-key';
 import { SftpError, toSftpError } from './errors';
-import { checkName, resolveRemote } from './remote-path';
-import { openFile, SftpReadStream, SftpWriteStream } from './transfer';
+import { checkName, checkRelative, resolveRemote } from './remote-path';
+import { closeFile, openFile, SftpReadStream, SftpWriteStream } from './transfer';
 import { globToRegExp } from './glob';
 
 export interface SftpSettings {
@@ -54,6 +54,24 @@ export interface RemoteEntry {
 }
 
 export type IfExists = 'fail' | 'overwrite' | 'suffix' | 'skip';
+
+/**
+ * How a file is put. temp-name (default): `.<name>.<random>.part` beside the target, then renamed into place.
+ * temp-folder: written in `tempFolder`, then moved into place — for hubs that pick up any new file in the target
+ * folder, even a dot file. direct: written under its final name — for hubs that refuse renames; a file cut short is
+ * removed, but while it is written a watcher of the folder can see part of it.
+ */
+export type UploadMode = 'temp-name' | 'temp-folder' | 'direct';
+
+export interface PutOptions {
+  ifExists?: IfExists;
+  mkdirs?: boolean;
+  mode?: UploadMode;
+  /** temp-folder: the folder (relative to the root) to write in first; default `.esr-upload`. */
+  tempFolder?: string;
+  /** An empty `<name><doneMarker>` file (e.g. ".done") put once the file is in place, for hubs that wait for one. */
+  doneMarker?: string;
+}
 
 export interface PutResult {
   /** Path written (relative to the root); with 'suffix' it may differ from the one asked for. */
@@ -376,17 +394,23 @@ export class SftpSession extends EventEmitter {
   }
 
   /**
-   * Uploads atomically: writes `.<name>.<random>.part` in the target folder, then renames it into place, so
-   * nobody ever sees half a file under the final name. `ifExists` decides what happens when the target exists.
+   * Uploads a file (see UploadMode): by default atomically, writing `.<name>.<random>.part` in the target folder and
+   * renaming it into place, so nobody ever sees half a file under the final name. `ifExists` decides what happens
+   * when the target exists. None of the modes needs `stat`.
    */
-  async put(p: string, source: Buffer | string | Readable, options: { ifExists?: IfExists; mkdirs?: boolean } = {}): Promise<PutResult> {
+  async put(p: string, source: Buffer | string | Readable, options: PutOptions = {}): Promise<PutResult> {
     const ifExists = options.ifExists ?? 'fail';
     const dir = path.posix.dirname(p);
     const name = checkName(path.posix.basename(p));
+    if (options.doneMarker !== undefined) checkName(name + options.doneMarker, 'done marker');
     const target = this.resolve(p);
-    const temp = this.resolve(path.posix.join(dir, `.${name}.${randomBytes(4).toString('hex')}.part`));
+    const mode = options.mode ?? 'temp-name';
+    if (mode === 'direct') return this.putDirect(p, source, options);
+    const tempDir = mode === 'temp-folder' ? checkRelative(options.tempFolder || '.esr-upload', 'temporary folder') : dir;
+    const temp = this.resolve(path.posix.join(tempDir, `.${name}.${randomBytes(4).toString('hex')}.part`));
     return this.run('put', target, async (sftp, touch) => {
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
+      if (tempDir !== dir && tempDir !== '.') await mkdirp(sftp, this.settings.root!, tempDir);
       // A write-only upload account may be refused `stat`: then the rename into place decides (see moveIntoPlace).
       const found = await statIfAllowed(sftp, target, p);
       const existing = found === 'refused' ? undefined : found;
@@ -410,6 +434,7 @@ export class SftpSession extends EventEmitter {
         const finalRel = await this.moveIntoPlace(sftp, temp, p, ifExists);
         const left = await statIfAllowed(sftp, temp, temp);
         if (left === undefined || left === 'refused') this.leftovers.delete(temp); // renamed away (or, unasked, taken as such)
+        if (options.doneMarker) await this.putMarker(sftp, finalRel + options.doneMarker);
         return { path: finalRel, bytes, skipped: false };
       } catch (err) {
         // Over a dead connection the temporary file cannot be removed now: it is removed after reconnecting.
@@ -417,6 +442,53 @@ export class SftpSession extends EventEmitter {
         throw err;
       }
     });
+  }
+
+  /** Writes the file under its final name (no rename); exclusive create unless overwriting, so no stat is needed. */
+  private putDirect(p: string, source: Buffer | string | Readable, options: PutOptions): Promise<PutResult> {
+    const ifExists = options.ifExists ?? 'fail';
+    const dir = path.posix.dirname(p);
+    const ext = path.posix.extname(p);
+    const candidates = ifExists === 'suffix' ? Array.from({ length: 1000 }, (_, n) => (n === 0 ? p : `${p.slice(0, p.length - ext.length)}_${n}${ext}`)) : [p];
+    return this.run('put', this.resolve(p), async (sftp, touch) => {
+      if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
+      for (const rel of candidates) {
+        const full = this.resolve(rel);
+        let handle: Buffer;
+        try {
+          handle = await openFile(sftp, full, ifExists === 'overwrite' ? 'w' : 'wx');
+        } catch (err) {
+          if (!(await this.targetExists(sftp, err, full, rel))) throw err;
+          if (ifExists === 'suffix') continue;
+          if (source instanceof Readable) source.resume();
+          if (ifExists === 'skip') return { path: rel, bytes: 0, skipped: true };
+          throw new SftpError('put', full, 'EEXIST', 'the target exists');
+        }
+        let bytes = 0;
+        try {
+          const out = new SftpWriteStream(sftp, handle, (n) => {
+            bytes = n;
+            touch();
+            this.progress('put', n);
+          });
+          await pipeline(source instanceof Readable ? source : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]), out);
+        } catch (err) {
+          // Never leave part of a file under its final name; over a dead connection it goes at the next reconnect.
+          this.leftovers.add(full);
+          if (await unlinkQuietly(sftp, full)) this.leftovers.delete(full);
+          throw err;
+        }
+        if (options.doneMarker) await this.putMarker(sftp, rel + options.doneMarker);
+        return { path: rel, bytes, skipped: false };
+      }
+      throw new SftpError('put', this.resolve(p), 'EEXIST', 'no free suffix');
+    });
+  }
+
+  /** An empty done-marker file, put after the file it marks is whole and in place. */
+  private async putMarker(sftp: SFTPWrapper, rel: string): Promise<void> {
+    const handle = await openFile(sftp, this.resolve(rel), 'w');
+    await closeFile(sftp, handle);
   }
 
   private async moveIntoPlace(sftp: SFTPWrapper, temp: string, rel: string, ifExists: IfExists): Promise<string> {
@@ -563,10 +635,12 @@ async function mkdirp(sftp: SFTPWrapper, root: string, rel: string): Promise<voi
   let current = root || '.';
   for (const part of rel.split('/').filter((s) => s && s !== '.')) {
     current = path.posix.join(current, part);
-    const exists = await statOrUndefined(sftp, current, part);
-    if (exists?.isDirectory) continue;
+    const exists = await statIfAllowed(sftp, current, part);
+    if (exists !== 'refused' && exists?.isDirectory) continue;
+    // Where `stat` is refused, a folder that is there may also answer PERMISSION_DENIED: the write that follows tells.
+    const ignored = exists === 'refused' ? [3, 4] : [4];
     await new Promise<void>((resolve, reject) =>
-      sftp.mkdir(current, (err) => (err && (err as { code?: number }).code !== 4 ? reject(err) : resolve())),
+      sftp.mkdir(current, (err) => (err && !ignored.includes((err as { code?: number }).code ?? 0) ? reject(err) : resolve())),
     );
   }
 }

@@ -3,7 +3,7 @@
  * Paths and names may come from the message; the connection is the config node's.
  */
 import * as path from 'node:path';
-import { checkName, checkRelative, type IfExists, type SftpSession } from '../../core/sftp';
+import { checkName, checkRelative, type IfExists, type SftpSession, type UploadMode } from '../../core/sftp';
 import { evaluate, isReadable, type Node, type NodeAPI } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';
@@ -23,6 +23,9 @@ interface OutConfig {
   targetNameType: string;
   ifExists: IfExists;
   mkdirs: boolean;
+  upload?: UploadMode;
+  tempFolder?: string;
+  doneMarker?: string;
 }
 
 export = function register(RED: NodeAPI): void {
@@ -56,7 +59,13 @@ export = function register(RED: NodeAPI): void {
           if (!Buffer.isBuffer(payload) && typeof payload !== 'string' && !isReadable(payload)) {
             throw new Error(t('errors.badPayload'));
           }
-          const result = await session.put(target, payload, { ifExists: config.ifExists || 'fail', mkdirs: config.mkdirs !== false });
+          const result = await session.put(target, payload, {
+            ifExists: config.ifExists || 'fail',
+            mkdirs: config.mkdirs !== false,
+            mode: config.upload || 'temp-name',
+            tempFolder: config.tempFolder || undefined,
+            doneMarker: config.doneMarker || undefined,
+          });
           node.status({ fill: 'green', shape: 'dot', text: t(result.skipped ? 'status.skipped' : 'status.put', { file: path.posix.basename(result.path) }) });
           send({ ...msg, filename: path.posix.basename(result.path), sftp: { operation: 'put', ...result } });
         } else if (op === 'move') {

@@ -142,6 +142,23 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     await waitFor(() => fs.existsSync(local(folder, 'Out', 'error', name)));
   });
 
+  it('puts through a temporary folder, or under the final name with a done marker, as the node is set', async () => {
+    const folder = fresh();
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'viaTemp', type: 'esr-sftp-out', server: 'srv', operation: 'put', folder: `${folder}/In`, folderType: 'str', filename: 'filename', filenameType: 'msg', ifExists: 'fail', mkdirs: true, upload: 'temp-folder', tempFolder: `${folder}/upload`, wires: [['done']] },
+      { id: 'direct', type: 'esr-sftp-out', server: 'srv', operation: 'put', folder: `${folder}/In`, folderType: 'str', filename: 'filename', filenameType: 'msg', ifExists: 'fail', mkdirs: true, upload: 'direct', doneMarker: '.done', wires: [['done']] },
+      { id: 'done', type: 'helper' },
+    ];
+    await helper.load([serverNode, outNode], onTab(flow), credentials());
+    const done = collectAll('done');
+    (helper.getNode('viaTemp') as RedNode).receive({ payload: 'ATT,1', filename: 'TA_123_SEL_MN2708_00000001.DAT' });
+    (helper.getNode('direct') as RedNode).receive({ payload: 'ATT,2', filename: 'TA_123_SEL_MN2708_00000002.DAT' });
+    await waitFor(() => done.length === 2);
+    assert.deepEqual(fs.readdirSync(local(folder, 'In')).sort(), ['TA_123_SEL_MN2708_00000001.DAT', 'TA_123_SEL_MN2708_00000002.DAT', 'TA_123_SEL_MN2708_00000002.DAT.done']);
+    assert.deepEqual(fs.readdirSync(local(folder, 'upload')), [], 'the temporary folder was used and is empty');
+  });
+
   it('puts a file from msg.filename and msg.payload; an existing target is an error a Catch node sees', async () => {
     const folder = fresh();
     const flow: FlowNode[] = [

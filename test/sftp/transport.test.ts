@@ -332,6 +332,70 @@ describe('SFTP transport: server-side refusals', { skip: SSHD_SKIP }, () => {
     }
   });
 
+  describe('upload modes, with a hub that takes any new file in In/ at once', () => {
+    /** Takes every file that appears in In/ (as such a hub does) and records what it took. */
+    function watcher(root: string): { taken: { name: string; content: string }[]; stop(): void } {
+      const inbox = path.join(root, 'In');
+      fs.mkdirSync(inbox, { recursive: true });
+      fs.mkdirSync(path.join(root, 'taken'), { recursive: true });
+      const taken: { name: string; content: string }[] = [];
+      const sweep = () => {
+        for (const n of fs.readdirSync(inbox)) {
+          try {
+            const content = fs.readFileSync(path.join(inbox, n), 'utf8');
+            fs.renameSync(path.join(inbox, n), path.join(root, 'taken', `${taken.length}-${n}`));
+            taken.push({ name: n, content });
+          } catch {
+            // gone meanwhile
+          }
+        }
+      };
+      const w = fs.watch(inbox, sweep);
+      const timer = setInterval(sweep, 1);
+      return { taken, stop: () => (w.close(), clearInterval(timer)) };
+    }
+    const big = 'x'.repeat(4 * 1024 * 1024);
+
+    it('temp-name (the default) lets such a hub take a part file; temp-folder never does', async () => {
+      const sshd = await startSshd();
+      const s = new SftpSession(sessionSettings(sshd));
+      const w = watcher(sshd.root);
+      try {
+        await s.put('In/TA_123_SEL_MN2708_00000001.DAT', big).catch(() => undefined);
+        assert.ok(w.taken.some((t) => t.name.endsWith('.part')), 'the hub took the temporary file: what temp-folder is for');
+        w.taken.length = 0;
+        const r = await s.put('In/TA_123_SEL_MN2708_00000002.DAT', big, { mode: 'temp-folder' });
+        assert.equal(r.path, 'In/TA_123_SEL_MN2708_00000002.DAT');
+        await new Promise((res) => setTimeout(res, 100));
+        assert.deepEqual(w.taken.map((t) => [t.name, t.content.length]), [['TA_123_SEL_MN2708_00000002.DAT', big.length]], 'only the whole file');
+        assert.deepEqual(fs.readdirSync(path.join(sshd.root, '.esr-upload')), [], 'nothing left in the temporary folder');
+      } finally {
+        w.stop();
+        await s.close();
+        await sshd.stop();
+      }
+    });
+
+    it('direct, for a hub that refuses renames: the file under its final name, a done marker after it, existing targets kept', async () => {
+      const sshd = await startSshd({ sftpFlags: ['-P', 'rename,posix-rename'] });
+      const s = new SftpSession(sessionSettings(sshd));
+      try {
+        await rejectsWith(s.put('TA_123_SEL_MN2708_00000003.DAT', 'x'), 'PERMISSION_DENIED'); // the default needs a rename
+        const r = await s.put('TA_123_SEL_MN2708_00000003.DAT', big, { mode: 'direct', doneMarker: '.done' });
+        assert.deepEqual([r.path, r.bytes], ['TA_123_SEL_MN2708_00000003.DAT', big.length]);
+        assert.equal(fs.readFileSync(path.join(sshd.root, 'TA_123_SEL_MN2708_00000003.DAT'), 'utf8').length, big.length);
+        assert.equal(fs.readFileSync(path.join(sshd.root, 'TA_123_SEL_MN2708_00000003.DAT.done'), 'utf8'), '');
+        await rejectsWith(s.put('TA_123_SEL_MN2708_00000003.DAT', 'other', { mode: 'direct' }), 'EEXIST');
+        assert.equal((await s.put('TA_123_SEL_MN2708_00000003.DAT', 'other', { mode: 'direct', ifExists: 'skip' })).skipped, true);
+        assert.equal((await s.put('TA_123_SEL_MN2708_00000003.DAT', 'other', { mode: 'direct', ifExists: 'suffix' })).path, 'TA_123_SEL_MN2708_00000003_1.DAT');
+        assert.equal(fs.readFileSync(path.join(sshd.root, 'TA_123_SEL_MN2708_00000003.DAT'), 'utf8').length, big.length, 'never replaced');
+      } finally {
+        await s.close();
+        await sshd.stop();
+      }
+    });
+  });
+
   it('5. permission denied on rename and delete goes to the error path once, without looping', async () => {
     const sshd = await startSshd({ sftpFlags: ['-P', 'rename,posix-rename,remove'] });
     const s = new SftpSession(sessionSettings(sshd));
