@@ -341,11 +341,7 @@ export class Poller {
       await this.setLedger(e.name, undefined);
       return undefined;
     }
-    const token = randomUUID();
-    await this.setLedger(e.name, { state: 'claimed', at: this.now(), attempts: attempt, owner: o.owner, path: e.path, token, size: e.size, mtime: e.mtime });
-    this.seen.delete(e.name);
-    this.inFlight.add(e.name);
-    return { name: e.name, token, path: e.path, source: e.path, size: e.size, mtime: e.mtime, attempt, deliveryId: this.deliveryId(e.name, e.size, e.mtime) };
+    return this.claimed(e, e.path, attempt);
   }
 
   private async claim(e: RemoteEntry, attempt: number): Promise<Claim | undefined> {
@@ -370,9 +366,12 @@ export class Poller {
     try {
       await this.setLedger(e.name, { state: 'claimed', at: this.now(), attempts: attempt, owner: this.options.owner, path: claimPath, token, size: e.size, mtime: e.mtime });
     } catch (err) {
-      this.toRelease.add(claimPath); // not handed on: back to the folder at the next recovery
+      // Not handed on: a renamed file goes back to the folder at the next recovery; one claimed in place is free again.
+      if (this.options.claim === 'ledger') await this.state.release(this.claimLease(e.name), this.options.owner).catch(() => undefined);
+      else this.toRelease.add(claimPath);
       throw err;
     }
+    if (this.options.claim === 'ledger') this.inFlight.add(e.name);
     return { name: e.name, token, path: claimPath, source: e.path, size: e.size, mtime: e.mtime, attempt, deliveryId: this.deliveryId(e.name, e.size, e.mtime) };
   }
 

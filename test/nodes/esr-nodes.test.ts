@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { loadLayout, readAll } from '../../core/codec';
 import { goFile, goLine } from '../helpers';
 import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
-import { NODE_RED_SKIP, coreNode, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode, type RedNode } from '../support/node-red';
+import { collect, NODE_RED_SKIP, coreNode, helper, nodeFile, onTab, waitFor, type FlowNode, type RedNode } from '../support/node-red';
 
 const readNode = nodeFile('esr-read');
 const mapNode = nodeFile('esr-map');
@@ -21,12 +21,6 @@ const NAME = 'GO_123_GDW_GOC_20261120_00000007.DAT';
 const PRA = (id: string, last: string, extra: Record<number, string> = {}) => goLine('PRA', 44, { 2: id, 3: '20200101', 5: `E${id}`, 7: last, 8: 'Ann', ...extra });
 const ASA = (id: string, a: string) => goLine('ASA', 51, { 2: id, 3: a, 4: '20200101', 8: `${a}-1` });
 const FILE = goFile([PRA('1001', 'Müller'), ASA('1001', 'A1'), PRA('1002', "O'Brien & Sons"), ASA('1002', 'A2'), 'PRD~1003'], '\n', NAME);
-
-function collect(id: string): Record<string, any>[] {
-  const out: Record<string, any>[] = [];
-  (helper.getNode(id) as HelperNode).on('input', (m: Record<string, any>) => out.push(m));
-  return out;
-}
 
 describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
   before(async () => new Promise<void>((resolve) => helper.startServer(resolve)));

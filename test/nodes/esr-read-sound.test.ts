@@ -6,7 +6,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { goFile, goLine } from '../helpers';
 import { wholeFiles } from '../support/sound-files';
-import { NODE_RED_SKIP, helper, nodeFile, onTab, type FlowNode, type HelperNode, type RedNode } from '../support/node-red';
+import { collect, NODE_RED_SKIP, helper, nodeFile, onTab, type FlowNode, type RedNode } from '../support/node-red';
 
 const readNode = nodeFile('esr-read');
 const NAME = 'GO_123_GDW_GOC_20261120_00000007.DAT';
@@ -15,12 +15,6 @@ const ASA = (id: string, a: string) => goLine('ASA', 51, { 2: id, 3: a, 4: '2020
 const FILE = Buffer.from(goFile([PRA('1001'), ASA('1001', 'A1'), PRA('1002'), ASA('1002', 'A2'), 'PRD~1003'], '\n', NAME), 'latin1');
 
 type Msg = Record<string, any>;
-
-function collect(id: string): Msg[] {
-  const out: Msg[] = [];
-  (helper.getNode(id) as HelperNode).on('input', (m: Msg) => out.push(m));
-  return out;
-}
 
 describe('esr-read and unsound files', { skip: NODE_RED_SKIP }, () => {
   before(async () => new Promise<void>((resolve) => helper.startServer(resolve)));

@@ -9,18 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createClient } from '@redis/client';
-import { NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode, type RedNode } from '../support/node-red';
+import { collect, NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type RedNode } from '../support/node-red';
 import { REDIS_SKIP, startRedis, type TestRedis } from '../support/redis';
 
 const stateNode = nodeFile('esr-state');
 const writeNode = nodeFile('esr-write');
 const ATT = { recordType: 'ATT', effectiveDate: '2026-11-20', assignmentNumber: '1', elementName: 'Overtime' };
-
-function collect(id: string): Record<string, any>[] {
-  const out: Record<string, any>[] = [];
-  (helper.getNode(id) as HelperNode).on('input', (m: Record<string, any>) => out.push(m));
-  return out;
-}
 
 describe('esr-state in Node-RED', { skip: NODE_RED_SKIP }, () => {
   let redis: TestRedis | undefined;

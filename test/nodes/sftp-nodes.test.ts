@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
-import { NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode, type RedNode } from '../support/node-red';
+import { collect, NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode, type RedNode } from '../support/node-red';
 
 const serverNode = nodeFile('esr-sftp-server');
 const inNode = nodeFile('esr-sftp-in');
@@ -41,12 +41,6 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     return folder;
   };
   const local = (...p: string[]) => path.join(sshd.root, ...p);
-  const collectAll = (id: string) => {
-    const out: Record<string, any>[] = [];
-    (helper.getNode(id) as HelperNode).on('input', (m: Record<string, any>) => out.push(m));
-    return out;
-  };
-
   it('polls a file, emits it with its ESR facts, and archives it when the message comes back', async () => {
     const folder = fresh();
     const name = 'GO_123_GDW_GOC_20261120_00000007.DAT';
@@ -80,7 +74,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
       { id: 'out', type: 'helper' },
     ];
     await helper.load([serverNode, inNode], onTab(flow), credentials());
-    const got = collectAll('out');
+    const got = collect('out');
     await waitFor(() => got.length === 1);
     assert.equal(got[0].filename, names[1], 'the full file of the 20th first');
     await new Promise((r) => setTimeout(r, 2500)); // two more polls
@@ -94,7 +88,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     const third = 'GO_123_GDW_GOC_20261122_00000009.DAT';
     fs.writeFileSync(local(folder, 'Out', third), 'HDR~x\n');
     await helper.setFlows(onTab(flow), 'full', credentials());
-    const after = collectAll('out');
+    const after = collect('out');
     await waitFor(() => after.length === 1, 5000);
     assert.equal(after[0].filename, names[0]);
     assert.equal(after[0].sftp.attempt, 2);
@@ -151,7 +145,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
       { id: 'done', type: 'helper' },
     ];
     await helper.load([serverNode, outNode], onTab(flow), credentials());
-    const done = collectAll('done');
+    const done = collect('done');
     (helper.getNode('viaTemp') as RedNode).receive({ payload: 'ATT,1', filename: 'TA_123_SEL_MN2708_00000001.DAT' });
     (helper.getNode('direct') as RedNode).receive({ payload: 'ATT,2', filename: 'TA_123_SEL_MN2708_00000002.DAT' });
     await waitFor(() => done.length === 2);
@@ -270,7 +264,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     ];
     const before = proxy.accepted;
     await helper.load([serverNode, inNode], onTab(flow), credentials());
-    const caught = collectAll('caught');
+    const caught = collect('caught');
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(caught.length, 1, 'one poll, one error');
     assert.match(caught[0].error.message, /HOST_KEY_MISMATCH/);
@@ -287,7 +281,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
       { id: 'caught', type: 'helper' },
     ];
     await helper.load([serverNode, outNode], onTab(flow), credentials());
-    const caught = collectAll('caught');
+    const caught = collect('caught');
     for (const bad of ['../Out/keep.DAT', '/etc/passwd', 'a/b.DAT']) (helper.getNode('rm') as RedNode).receive({ filename: bad });
     await waitFor(() => caught.length === 3);
     assert.ok(caught.every((m) => /EBADPATH|must be a plain name|absolute|contains/.test(m.error.message)), JSON.stringify(caught.map((m) => m.error.message)));

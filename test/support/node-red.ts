@@ -64,3 +64,10 @@ export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/** The messages a helper node receives, as they arrive. */
+export function collect(id: string): Record<string, any>[] {
+  const out: Record<string, any>[] = [];
+  (helper.getNode(id) as HelperNode).on('input', (m: Record<string, any>) => out.push(m));
+  return out;
+}
