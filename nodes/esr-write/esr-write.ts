@@ -59,6 +59,16 @@ export = function register(RED: NodeAPI): void {
     const open = new Map<string, OpenFile>();
     /** Sequences that already failed: their remaining messages are dropped, so no partial file is made. */
     const failed = new Set<string>();
+    /**
+     * Files are built one at a time, in the order their sequences ended: each takes the next sequence number and
+     * leaves before the next one starts, so file 2 never overtakes file 1 on its way to the hub.
+     */
+    let building: Promise<unknown> = Promise.resolve();
+    const buildInTurn = (file: OpenFile, send: (m: (NodeMessage | null)[]) => void): Promise<void> => {
+      const turn = building.then(() => build(file, send));
+      building = turn.catch(() => undefined);
+      return turn;
+    };
 
     const parseJson = async (value: string, type: string, msg: NodeMessage, notObject: string): Promise<Record<string, unknown>> => {
       if (!value && type === 'json') return {};
@@ -108,7 +118,7 @@ export = function register(RED: NodeAPI): void {
       const work = async () => {
         if (!layout) throw new Error(t('errors.noLayout'));
         const parts = msg.parts as { id?: string; index?: number; count?: number } | undefined;
-        if (Array.isArray(msg.payload) && !parts) return build({ first: msg, records: msg.payload as EsrRecord[] }, send);
+        if (Array.isArray(msg.payload) && !parts) return buildInTurn({ first: msg, records: msg.payload as EsrRecord[] }, send);
         const key = parts?.id ?? '_open';
         if (parts?.id && failed.has(parts.id)) {
           if (typeof parts.count === 'number') failed.delete(parts.id);
@@ -131,7 +141,7 @@ export = function register(RED: NodeAPI): void {
         const last = parts ? typeof parts.count === 'number' : msg.complete !== undefined;
         if (!last) return;
         open.delete(key);
-        await build(file, send);
+        await buildInTurn(file, send);
       };
       work().then(() => done(), (err) => {
         const parts = msg.parts as { id?: string; count?: number } | undefined;

@@ -321,6 +321,21 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.ok((files[0].payload as Buffer).toString('latin1').endsWith('FTR,3,0'));
   });
 
+  it('esr-write: files leave in the order their sequences ended, numbered in that order, however long each takes to build', async () => {
+    const flow: FlowNode[] = [
+      { id: 'write', type: 'esr-write', layout: 'ta', vpd: '432', vpdType: 'str', nameParts: '{"sourceSystem":"SEL","periodType":"W","periodRun":"N","taxYear":"27","taxPeriod":"08"}', namePartsType: 'json', header: '{}', headerType: 'json', wires: [['file'], []] },
+      { id: 'file', type: 'helper' },
+    ];
+    await helper.load([writeNode], onTab(flow));
+    const files = collect('file');
+    const att = (n: string) => ({ recordType: 'ATT', effectiveDate: '2026-11-20', assignmentNumber: n, elementName: 'Overtime' });
+    const sizes = [4000, 1, 2000, 1];
+    sizes.forEach((size, s) => (helper.getNode('write') as RedNode).receive({ payload: Array.from({ length: size }, (_, i) => att(`${s}-${i}`)), parts: { id: `big${s}`, index: 0, count: 1 } }));
+    await waitFor(() => files.length === sizes.length, 20000);
+    assert.deepEqual(files.map((f) => f.esr.records.ATT), sizes);
+    assert.deepEqual(files.map((f) => f.esr.sequence), [1, 2, 3, 4]);
+  });
+
   it('esr-write: records without msg.parts make one file when msg.complete arrives', async () => {
     const flow: FlowNode[] = [
       { id: 'write', type: 'esr-write', layout: 'ta', vpd: '321', vpdType: 'str', nameParts: '{"sourceSystem":"SEL","periodType":"M","periodRun":"N","taxYear":"27","taxPeriod":"08"}', namePartsType: 'json', header: '{}', headerType: 'json', wires: [['file'], []] },

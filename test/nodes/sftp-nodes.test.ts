@@ -153,6 +153,29 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     assert.deepEqual(fs.readdirSync(local(folder, 'upload')), [], 'the temporary folder was used and is empty');
   });
 
+  it('files reach the hub in the order they were sent, a big one before a small one after it', async () => {
+    const folder = fresh();
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'put', type: 'esr-sftp-out', server: 'srv', operation: 'put', folder: `${folder}/In`, folderType: 'str', filename: 'filename', filenameType: 'msg', ifExists: 'fail', mkdirs: true, wires: [['done']] },
+      { id: 'done', type: 'helper' },
+    ];
+    await helper.load([serverNode, outNode], onTab(flow), credentials());
+    const names = ['TA_123_SEL_MN2708_00000001.DAT', 'TA_123_SEL_MN2708_00000002.DAT', 'TA_123_SEL_MN2708_00000003.DAT'];
+    const seenWhenSent: string[][] = [];
+    const done = helper.getNode('done') as HelperNode;
+    const sent: string[] = [];
+    done.on('input', (msg: Record<string, any>) => {
+      sent.push(msg.filename);
+      seenWhenSent.push(fs.readdirSync(local(folder, 'In')).sort());
+    });
+    const payloads = [Buffer.alloc(8 * 1024 * 1024, 65), 'ATT,2', 'ATT,3'];
+    names.forEach((filename, i) => (helper.getNode('put') as RedNode).receive({ payload: payloads[i], filename }));
+    await waitFor(() => sent.length === 3, 20000);
+    assert.deepEqual(sent, names);
+    assert.deepEqual(seenWhenSent[0], [names[0]], 'the second file was not on the hub before the first was');
+  });
+
   it('puts a file from msg.filename and msg.payload; an existing target is an error a Catch node sees', async () => {
     const folder = fresh();
     const flow: FlowNode[] = [
