@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
-import { SftpSession } from '../core/sftp';
+import { SftpSession } from '../core/transport';
 import { SSHD_SKIP, startSshd } from '../test/support/sshd';
 
 const MB = 1024 * 1024;

@@ -25,7 +25,7 @@
  */
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { checkName, checkRelative, globToRegExp, SftpError, type RemoteEntry, type SftpSession } from '../sftp';
+import { checkName, checkRelative, globToRegExp, TransportError, type RemoteEntry, type SftpSession } from '../transport';
 import type { LedgerValue, StateStore } from '../state';
 
 export type AfterAction = 'archive' | 'delete' | 'leave';
@@ -425,7 +425,7 @@ export class Poller {
       await step();
       this.unsettled.delete(ticket.name);
     } catch (err) {
-      if (!(err instanceof ClaimError) && !(err instanceof SftpError)) this.unsettled.set(ticket.name, { ticket, failed });
+      if (!(err instanceof ClaimError) && !(err instanceof TransportError)) this.unsettled.set(ticket.name, { ticket, failed });
       throw err;
     }
   }

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { checkName, checkRelative, type SftpSession } from '../../core/sftp';
+import { checkName, checkRelative, type SftpSession } from '../../core/transport';
 import { Poller, type AfterAction, type Claim, type ClaimTicket as PollerTicket } from '../../core/poller';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';

@@ -3,7 +3,7 @@
  * Paths and names may come from the message; the connection is the config node's.
  */
 import * as path from 'node:path';
-import { checkName, checkRelative, type IfExists, type SftpSession, type UploadMode } from '../../core/sftp';
+import { checkName, checkRelative, type IfExists, type SftpSession, type UploadMode } from '../../core/transport';
 import { evaluate, isReadable, type Node, type NodeAPI } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';

@@ -2,7 +2,7 @@
  * esr-sftp-server: the connection to an ESR hub (or any SFTP server). Secrets live only in Node-RED
  * credentials; the host key is pinned by fingerprint. One SftpSession per config node, closed on redeploy.
  */
-import { SftpSession, type SessionStatus } from '../../core/sftp';
+import { SftpSession, type SessionStatus } from '../../core/transport';
 import type { NodeAPI } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
 import { pinsOf, resolveEnv, settingsFrom, testConnection, type ServerConfig, type ServerNode } from './server-settings';

@@ -1,5 +1,5 @@
 /** Settings and the connection test of esr-sftp-server, kept apart from the node so that they can be tested. */
-import { parsePins, SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
+import { parsePins, SftpSession, type SessionStatus, type SftpSettings } from '../../core/transport';
 import type { Node } from '../shared/node-red';
 
 export interface ServerConfig {

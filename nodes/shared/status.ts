@@ -1,5 +1,5 @@
 /** Node status dots for the connection: connecting, connected, transferring (with bytes), error. */
-import type { SessionStatus } from '../../core/sftp';
+import type { SessionStatus } from '../../core/transport';
 import type { Node } from './node-red';
 import type { Messages } from './messages';
 

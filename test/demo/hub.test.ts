@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, type SFTPWrapper } from 'ssh2';
-import { SftpSession, fingerprint, type SftpSettings } from '../../core/sftp';
+import { SftpSession, fingerprint, type SftpSettings } from '../../core/transport';
 import { Poller } from '../../core/poller';
 import { generateUserKey, startHub, type Hub } from '../../demo/hub/sftp-hub';
 import { FAST } from '../support/sshd';
@@ -24,7 +24,7 @@ const name = (date: string, seq: number) => `GO_123_GDW_GOC_${date}_${String(seq
 
 /** A raw SFTP request on the session's channel (for requests SftpSession would not send). */
 function raw<T = void>(s: SftpSession, request: (sftp: SFTPWrapper, cb: (err?: Error | null, value?: T) => void) => void): Promise<T> {
-  return s.run('raw', undefined, (sftp) => new Promise<T>((resolve, reject) => request(sftp, (err, value) => (err ? reject(err) : resolve(value as T)))));
+  return s.withChannel('raw', (sftp) => new Promise<T>((resolve, reject) => request(sftp, (err, value) => (err ? reject(err) : resolve(value as T)))));
 }
 
 /** READDIR as the server answers it, '.' and '..' included (ssh2 leaves them out unless asked). */
@@ -406,7 +406,7 @@ describe('the demo SFTP hub', () => {
     // Requests pipelined on the channel itself, answers and errors mixed: each gets its own answer.
     const call = <T>(send: (cb: (err: Error | null | undefined, value?: T) => void) => void) =>
       new Promise<T | string>((resolve) => send((err, value) => resolve(err ? `code ${(err as { code?: number }).code}` : (value as T))));
-    const burst = await s.run('burst', undefined, (sftp) =>
+    const burst = await s.withChannel('burst', (sftp) =>
       Promise.all(
         Array.from({ length: 200 }, (_, n) => {
           if (n % 4 === 0) return call<{ filename: string }[]>((cb) => sftp.readdir('busy/Out', cb)).then((l) => (typeof l === 'string' ? l : l.length));

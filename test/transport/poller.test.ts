@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SftpSession, type SftpSettings } from '../../core/sftp';
+import { SftpSession, type SftpSettings } from '../../core/transport';
 import { Poller, type Claim, type PollerOptions } from '../../core/poller';
 import { SSHD_SKIP, sessionSettings, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';

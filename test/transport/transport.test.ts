@@ -8,8 +8,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { SftpError, SftpSession, type SessionStatus, type SftpSettings } from '../../core/sftp';
-import { CHUNK, WINDOW } from '../../core/sftp/transfer';
+import { TransportError, SftpSession, type SessionStatus, type SftpSettings } from '../../core/transport';
+import { CHUNK, WINDOW } from '../../core/transport/sftp-transfer';
 import { SSHD_SKIP, sessionSettings, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { rejectsWith } from '../support/rejects';
@@ -133,7 +133,7 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
   it('8b. refused more often than the retries allow: the error is reported, and a later call succeeds', async () => {
     const s = open({ retries: 1 });
     proxy.refuseNext(5);
-    await assert.rejects(s.list('.'), (err: SftpError) => err instanceof SftpError && err.operation === 'connect');
+    await assert.rejects(s.list('.'), (err: TransportError) => err instanceof TransportError && err.operation === 'connect');
     proxy.clear();
     assert.ok(Array.isArray(await s.list('.')));
   });
@@ -155,7 +155,7 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
     await s.list('.');
     // Reset the connection between two READDIR requests of one listing: ssh2 then sends a CLOSE for the folder handle
     // into the dead connection and waits for its answer for ever.
-    const sftp = (s as unknown as { sftp: { readdir: (...a: unknown[]) => unknown } }).sftp;
+    const sftp = await s.withChannel('test', async (c) => c as unknown as { readdir: (...a: unknown[]) => unknown });
     const readdir = sftp.readdir;
     let calls = 0;
     sftp.readdir = function (this: unknown, where: unknown, ...rest: unknown[]) {
@@ -187,7 +187,7 @@ describe('SFTP transport against OpenSSH', { skip: SSHD_SKIP }, () => {
         if (variant === 'server without posix-rename') {
           // As if the server did not offer the extension: ssh2 then refuses the request itself.
           await s.list('.');
-          delete (s as unknown as { sftp: { _extensions: Record<string, string> } }).sftp._extensions['posix-rename@openssh.com'];
+          delete (await s.withChannel('test', async (c) => c as unknown as { _extensions: Record<string, string> }))._extensions['posix-rename@openssh.com'];
         }
         const dir = `exists-${variant.replace(/ /g, '-')}`;
         await s.mkdir(dir);

@@ -1,9 +1,7 @@
 /**
- * One SFTP connection with everything around it: pinned host key, a queue that runs one operation at a time,
- * a timeout on every operation, reconnect with backoff, keepalive, and an `end()` that always finishes.
- * Built on ssh2-sftp-client (connection) and the SFTP channel it opens (streaming transfers, see transfer.ts).
+ * The SFTP transport: ssh2-sftp-client for the connection (pinned host key, keepalive) and the SFTP channel it
+ * opens for streaming transfers (see sftp-transfer.ts). The queue, timeouts and reconnects are Session's.
  */
-import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,251 +9,83 @@ import { pipeline } from 'node:stream/promises';
 import SftpClient from 'ssh2-sftp-client';
 import type { SFTPWrapper, Stats } from 'ssh2';
 import { fingerprint, parsePins, PinError } from './host-key';
-import { SftpError, toSftpError } from './errors';
-import { checkName, checkRelative, resolveRemote } from './remote-path';
-import { closeFile, openFile, SftpReadStream, SftpWriteStream } from './transfer';
+import { TransportError, toSftpError } from './errors';
+import { checkName, checkRelative } from './remote-path';
+import { closeFile, openFile, SftpReadStream, SftpWriteStream } from './sftp-transfer';
 import { globToRegExp } from './glob';
+import { Session, withTimeout, type SessionSettings } from './session';
+import { probeFolder } from './probe';
+import type { FolderAccess, IfExists, PutOptions, PutResult, RemoteEntry, Transport } from './transport';
 
-export interface SftpSettings {
-  host: string;
-  port?: number;
-  username: string;
-  password?: string;
+export interface SftpSettings extends SessionSettings {
   privateKey?: string;
   passphrase?: string;
-  /** The server's host key as `ssh-keygen -lf` prints it (SHA256:...). */
+  /** The server's host keys as `ssh-keygen -lf` prints them (SHA256:...), one per line. */
   hostFingerprint?: string;
   /** Connect without checking the host key. Insecure: only for tests against a throw-away server. */
   acceptAnyHostKey?: boolean;
-  /** Remote folder every path is relative to. */
-  root?: string;
-  connectTimeoutMs?: number;
-  /** An operation with no progress for this long fails and the connection is dropped. */
-  operationTimeoutMs?: number;
   keepaliveIntervalMs?: number;
   keepaliveCountMax?: number;
   /** Replace files atomically with posix-rename@openssh.com where the server offers it (default true). */
   usePosixRename?: boolean;
-  /** Connection attempts per operation and the backoff between them. */
-  retries?: number;
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
 }
 
-export interface RemoteEntry {
-  name: string;
-  /** Path relative to the root. */
-  path: string;
-  size: number;
-  /** Modification time in ms since the epoch (whole seconds: SFTP v3 has no finer time). */
-  mtime: number;
-  isFile: boolean;
-  isDirectory: boolean;
+interface SftpConnection {
+  client: SftpClient;
+  sftp: SFTPWrapper;
 }
 
-export type IfExists = 'fail' | 'overwrite' | 'suffix' | 'skip';
-
-/**
- * How a file is put. temp-name (default): `.<name>.<random>.part` beside the target, then renamed into place.
- * temp-folder: written in `tempFolder`, then moved into place — for hubs that pick up any new file in the target
- * folder, even a dot file. direct: written under its final name — for hubs that refuse renames; a file cut short is
- * removed, but while it is written a watcher of the folder can see part of it.
- */
-export type UploadMode = 'temp-name' | 'temp-folder' | 'direct';
-
-export interface PutOptions {
-  ifExists?: IfExists;
-  mkdirs?: boolean;
-  mode?: UploadMode;
-  /** temp-folder: the folder (relative to the root) to write in first; default `.esr-upload`. */
-  tempFolder?: string;
-  /** An empty `<name><doneMarker>` file (e.g. ".done") put once the file is in place, for hubs that wait for one. */
-  doneMarker?: string;
-}
-
-export interface PutResult {
-  /** Path written (relative to the root); with 'suffix' it may differ from the one asked for. */
-  path: string;
-  bytes: number;
-  skipped: boolean;
-}
-
-export type SessionStatus =
-  | { state: 'connecting' }
-  | { state: 'connected'; fingerprint?: string }
-  | { state: 'disconnected' }
-  | { state: 'transferring'; operation: string; bytes: number }
-  | { state: 'error'; code: string };
-
-const NOT_RETRYABLE = new Set(['HOST_KEY_MISMATCH', 'HOST_KEY_NOT_PINNED', 'BAD_PIN', 'AUTH_FAILED', 'BAD_KEY', 'CLOSED']);
-const CONNECTION_LOST = new Set(['ETIMEDOUT', 'ECONNRESET', 'NO_CONNECTION', 'CONNECTION_LOST', 'EPIPE', 'ECONNREFUSED', 'ERR_GENERIC_CLIENT']);
-
-/** Errors that mean the connection was already gone when the operation ran (not a slow server). */
-const FOUND_DEAD = new Set(['CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'NO_CONNECTION', 'ERR_GENERIC_CLIENT']);
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
-
-export class SftpSession extends EventEmitter {
-  readonly settings: Readonly<SftpSettings>;
-  private client?: SftpClient;
-  private sftp?: SFTPWrapper;
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
-  /** Fails the operation now running (operations run one at a time), when its connection ends under it. */
-  private abortRunning?: (code: string, message: string) => void;
-  private seenFingerprint?: string;
+export class SftpSession extends Session<SftpConnection, SftpSettings> implements Transport {
   private posixRename?: boolean;
-  private readonly secrets: string[];
   /** Temporary files of failed uploads not yet removed (the connection was gone). */
   private readonly leftovers = new Set<string>();
 
   constructor(settings: SftpSettings) {
-    super();
-    this.settings = {
-      port: 22,
-      root: '.',
-      connectTimeoutMs: 15_000,
-      operationTimeoutMs: 30_000,
-      keepaliveIntervalMs: 10_000,
-      keepaliveCountMax: 3,
-      retries: 4,
-      backoffInitialMs: 500,
-      backoffMaxMs: 15_000,
-      ...settings,
-    };
-    this.secrets = [settings.password, settings.passphrase].filter((s): s is string => !!s && s.length >= 3);
+    super('sftp', settings, { port: 22, keepaliveIntervalMs: 10_000, keepaliveCountMax: 3 }, [settings.password, settings.passphrase]);
   }
 
-  /** The host key fingerprint the server presented at the last connection attempt. */
-  get fingerprint(): string | undefined {
-    return this.seenFingerprint;
+  protected toError(err: unknown, operation: string, p?: string): TransportError {
+    return toSftpError(err, operation, p);
   }
 
-  get connected(): boolean {
-    return this.sftp !== undefined;
+  protected async endConnection(conn: SftpConnection): Promise<void> {
+    await endClient(conn.client);
   }
 
-  /**
-   * Runs `fn` after every earlier operation has finished; `touch()` restarts its inactivity timeout.
-   * `retry`: the operation is safe to repeat, so a connection found dead when it runs is replaced and the
-   * operation tried once more (a connection can die unnoticed while idle).
-   */
-  run<T>(operation: string, remotePath: string | undefined, fn: (sftp: SFTPWrapper, touch: () => void) => Promise<T>, retry = false): Promise<T> {
-    const task = this.queue.then(async () => {
-      try {
-        return await this.execute(operation, remotePath, fn);
-      } catch (err) {
-        if (!retry || !FOUND_DEAD.has((err as SftpError).code) || this.closed) throw err;
-        return this.execute(operation, remotePath, fn);
-      }
-    });
-    this.queue = task.catch(() => undefined);
-    return task;
+  protected async connected_(conn: SftpConnection): Promise<void> {
+    for (const temp of [...this.leftovers]) if (await unlinkQuietly(conn.sftp, temp)) this.leftovers.delete(temp);
   }
 
-  private async execute<T>(operation: string, remotePath: string | undefined, fn: (sftp: SFTPWrapper, touch: () => void) => Promise<T>): Promise<T> {
-    if (this.closed) throw new SftpError(operation, remotePath, 'CLOSED', 'the connection was closed');
-    const sftp = await this.connect(operation);
-    const timeoutMs = this.settings.operationTimeoutMs!;
-    return new Promise<T>((resolve, reject) => {
-      let settled = false;
-      let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
-        if (settled) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          settled = true;
-          this.drop();
-          reject(new SftpError(operation, remotePath, 'ETIMEDOUT', `no answer from the server within ${timeoutMs} ms`));
-        }, timeoutMs);
-      };
-      arm();
-      // ssh2 may never call back once the connection is gone (e.g. a folder handle's CLOSE sent into a dead
-      // connection): the end of the connection fails the operation at once, so that it can be retried.
-      this.abortRunning = (code, message) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(new SftpError(operation, remotePath, code, message));
-      };
-      fn(sftp, arm).then(
-        (value) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          const e = this.safe(toSftpError(err, operation, remotePath));
-          if (CONNECTION_LOST.has(e.code) || !this.sftp) this.drop();
-          // A missing file is an answer, not a fault of the connection (the poller asks for folders that may not exist).
-          if (e.code !== 'NO_SUCH_FILE') this.emit('status', { state: 'error', code: e.code } satisfies SessionStatus);
-          reject(e);
-        },
-      );
-    });
-  }
-
-  /** Removes any secret from an error message (defence in depth: ssh2's messages should carry none). */
-  private safe(err: SftpError): SftpError {
-    let message = err.message;
-    for (const s of this.secrets) message = message.split(s).join('***');
-    if (message !== err.message) return Object.assign(new SftpError(err.operation, err.path, err.code, ''), { message });
-    return err;
-  }
-
-  private async connect(operation: string): Promise<SFTPWrapper> {
-    if (this.sftp) return this.sftp;
-    let delay = this.settings.backoffInitialMs!;
-    let last: SftpError | undefined;
-    for (let attempt = 0; attempt <= this.settings.retries!; attempt++) {
-      if (this.closed) throw new SftpError(operation, undefined, 'CLOSED', 'the connection was closed');
-      try {
-        return await this.connectOnce();
-      } catch (err) {
-        last = this.safe(toSftpError(err, 'connect', undefined));
-        this.emit('status', { state: 'error', code: last.code } satisfies SessionStatus);
-        if (NOT_RETRYABLE.has(last.code)) throw last;
-        if (attempt < this.settings.retries!) await sleep(delay);
-        delay = Math.min(delay * 2, this.settings.backoffMaxMs!);
-      }
-    }
-    throw last!;
-  }
-
-  private async connectOnce(): Promise<SFTPWrapper> {
+  protected async connectOnce(): Promise<SftpConnection> {
     const s = this.settings;
     let pins: string[];
     try {
       pins = parsePins(s.hostFingerprint);
     } catch (err) {
-      throw new SftpError('connect', undefined, 'BAD_PIN', (err as PinError).message.replace(/ \[BAD_PIN\]$/, ''));
+      throw this.error('connect', undefined, 'BAD_PIN', (err as PinError).message.replace(/ \[BAD_PIN\]$/, ''));
     }
     if (/^\s*PuTTY-User-Key-File-3:/.test(s.privateKey ?? '')) {
-      throw new SftpError('connect', undefined, 'BAD_KEY', 'PuTTY key format v3 is not supported: convert it with `puttygen key.ppk -O private-openssh`');
+      throw this.error('connect', undefined, 'BAD_KEY', 'PuTTY key format v3 is not supported: convert it with `puttygen key.ppk -O private-openssh`');
     }
     const pin = pins.join(' or ');
     if (!pins.length && !s.acceptAnyHostKey) {
       // Still ask for the key (without logging in) so that the refusal can show what to pin.
       this.seenFingerprint = await probeFingerprint(s).catch(() => undefined);
-      throw new SftpError('connect', undefined, 'HOST_KEY_NOT_PINNED', `no host key fingerprint is pinned${this.seenFingerprint ? `; the server presented ${this.seenFingerprint}` : ''}`);
+      throw this.error('connect', undefined, 'HOST_KEY_NOT_PINNED', `no host key fingerprint is pinned${this.seenFingerprint ? `; the server presented ${this.seenFingerprint}` : ''}`);
     }
-    this.emit('status', { state: 'connecting' } satisfies SessionStatus);
     let mismatch: string | undefined;
+    const conn = {} as SftpConnection;
     const client = new SftpClient('esr', {
-      error: () => this.lost(client),
-      end: () => this.lost(client),
-      close: () => this.lost(client),
+      error: () => this.lost(conn),
+      end: () => this.lost(conn),
+      close: () => this.lost(conn),
     });
-    this.client = client;
+    conn.client = client;
     // SFTP is request/response: without this, Nagle's algorithm and delayed ACKs add ~40 ms to every request.
     const raw = (client as unknown as { client: import('ssh2').Client }).client;
     raw.once('connect', () => raw.setNoDelay(true));
     try {
-      const sftp = (await withTimeout(
+      conn.sftp = (await withTimeout(
         client.connect({
           host: s.host,
           port: s.port,
@@ -275,68 +105,29 @@ export class SftpSession extends EventEmitter {
           },
         } as SftpClient.ConnectOptions),
         s.connectTimeoutMs! + 1000,
-        () => new SftpError('connect', undefined, 'ETIMEDOUT', `no connection within ${s.connectTimeoutMs} ms`),
+        () => this.error('connect', undefined, 'ETIMEDOUT', `no connection within ${s.connectTimeoutMs} ms`),
       )) as unknown as SFTPWrapper;
-      this.sftp = sftp;
       this.posixRename = s.usePosixRename === false ? false : undefined;
-      for (const temp of [...this.leftovers]) if (await unlinkQuietly(sftp, temp)) this.leftovers.delete(temp);
-      this.emit('status', { state: 'connected', fingerprint: this.seenFingerprint } satisfies SessionStatus);
-      return sftp;
+      return conn;
     } catch (err) {
       void endClient(client);
-      if (this.client === client) this.client = undefined;
       if (mismatch) {
-        throw new SftpError('connect', undefined, 'HOST_KEY_MISMATCH', `the server presented host key ${mismatch}, not the pinned ${pin}`);
+        throw this.error('connect', undefined, 'HOST_KEY_MISMATCH', `the server presented host key ${mismatch}, not the pinned ${pin}`);
       }
       const message = (err as Error).message ?? '';
-      if (/All configured authentication methods failed/i.test(message)) throw new SftpError('connect', undefined, 'AUTH_FAILED', 'authentication failed');
-      if (/passphrase|privateKey|Cannot parse/i.test(message)) throw new SftpError('connect', undefined, 'BAD_KEY', 'the private key cannot be used (wrong passphrase or not a private key)');
+      if (/All configured authentication methods failed/i.test(message)) throw this.error('connect', undefined, 'AUTH_FAILED', 'authentication failed');
+      if (/passphrase|privateKey|Cannot parse/i.test(message)) throw this.error('connect', undefined, 'BAD_KEY', 'the private key cannot be used (wrong passphrase or not a private key)');
       throw err;
     }
   }
 
-  private lost(client: SftpClient): void {
-    if (this.client !== client) return;
-    this.client = undefined;
-    this.sftp = undefined;
-    void endClient(client);
-    this.emit('status', { state: 'disconnected' } satisfies SessionStatus);
-    this.abortRunning?.('CONNECTION_LOST', 'the connection was lost');
-  }
-
-  /** Drops the current connection at once; the next operation reconnects. */
-  drop(): void {
-    const client = this.client;
-    this.client = undefined;
-    this.sftp = undefined;
-    if (client) {
-      void endClient(client);
-      this.emit('status', { state: 'disconnected' } satisfies SessionStatus);
-    }
-  }
-
-  /** Closes the connection for good (config node redeploy). Never hangs. */
-  async close(): Promise<void> {
-    this.closed = true;
-    const client = this.client;
-    this.client = undefined;
-    this.sftp = undefined;
-    this.abortRunning?.('CLOSED', 'the connection was closed');
-    if (client) await endClient(client);
-    this.removeAllListeners();
-  }
-
   // ---- operations -------------------------------------------------------------------------------------------
-
-  resolve(p: string, what?: string): string {
-    return resolveRemote(this.settings.root!, p, what);
-  }
 
   /** Files (and folders) in a folder, optionally filtered by a glob on the name. */
   async list(dir: string, glob?: string): Promise<RemoteEntry[]> {
     const full = this.resolve(dir, 'folder');
     const match = glob ? globToRegExp(glob) : undefined;
-    return this.run('list', full, async (sftp) => {
+    return this.run('list', full, async ({ sftp }) => {
       const items = await new Promise<{ filename: string; attrs: Stats }[]>((resolve, reject) =>
         sftp.readdir(full, (err, list) => (err ? reject(err) : resolve(list))),
       );
@@ -360,7 +151,7 @@ export class SftpSession extends EventEmitter {
   /** The entry for a path, or undefined when it does not exist. */
   async stat(p: string): Promise<RemoteEntry | undefined> {
     const full = this.resolve(p);
-    return this.run('stat', full, (sftp) => statOrUndefined(sftp, full, p), true);
+    return this.run('stat', full, ({ sftp }) => statOrUndefined(sftp, full, p), true);
   }
 
   /**
@@ -369,7 +160,7 @@ export class SftpSession extends EventEmitter {
    */
   async get<T>(p: string, consume: (stream: Readable, size: number) => Promise<T>): Promise<T> {
     const full = this.resolve(p);
-    return this.run('get', full, async (sftp, touch) => {
+    return this.run('get', full, async ({ sftp }, touch) => {
       const handle = await openFile(sftp, full, 'r');
       const attrs = await new Promise<Stats>((resolve, reject) => sftp.fstat(handle, (err, st) => (err ? reject(err) : resolve(st))));
       const stream = new SftpReadStream(sftp, handle, attrs.size, (bytes) => {
@@ -408,7 +199,7 @@ export class SftpSession extends EventEmitter {
     if (mode === 'direct') return this.putDirect(p, source, options);
     const tempDir = mode === 'temp-folder' ? checkRelative(options.tempFolder || '.esr-upload', 'temporary folder') : dir;
     const temp = this.resolve(path.posix.join(tempDir, `.${name}.${randomBytes(4).toString('hex')}.part`));
-    return this.run('put', target, async (sftp, touch) => {
+    return this.run('put', target, async ({ sftp }, touch) => {
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
       if (tempDir !== dir && tempDir !== '.') await mkdirp(sftp, this.settings.root!, tempDir);
       // A write-only upload account may be refused `stat`: then the rename into place decides (see moveIntoPlace).
@@ -418,7 +209,7 @@ export class SftpSession extends EventEmitter {
         if (source instanceof Readable) source.resume();
         return { path: p, bytes: 0, skipped: true };
       }
-      if (existing && ifExists === 'fail') throw new SftpError('put', target, 'EEXIST', 'the target exists');
+      if (existing && ifExists === 'fail') throw new TransportError('put', target, 'EEXIST', 'the target exists');
       let bytes = 0;
       try {
         // Until it is renamed or removed, a reconnect removes it (a failed upload may never get to its catch).
@@ -450,7 +241,7 @@ export class SftpSession extends EventEmitter {
     const dir = path.posix.dirname(p);
     const ext = path.posix.extname(p);
     const candidates = ifExists === 'suffix' ? Array.from({ length: 1000 }, (_, n) => (n === 0 ? p : `${p.slice(0, p.length - ext.length)}_${n}${ext}`)) : [p];
-    return this.run('put', this.resolve(p), async (sftp, touch) => {
+    return this.run('put', this.resolve(p), async ({ sftp }, touch) => {
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
       for (const rel of candidates) {
         const full = this.resolve(rel);
@@ -462,7 +253,7 @@ export class SftpSession extends EventEmitter {
           if (ifExists === 'suffix') continue;
           if (source instanceof Readable) source.resume();
           if (ifExists === 'skip') return { path: rel, bytes: 0, skipped: true };
-          throw new SftpError('put', full, 'EEXIST', 'the target exists');
+          throw new TransportError('put', full, 'EEXIST', 'the target exists');
         }
         let bytes = 0;
         try {
@@ -481,7 +272,7 @@ export class SftpSession extends EventEmitter {
         if (options.doneMarker) await this.putMarker(sftp, rel + options.doneMarker);
         return { path: rel, bytes, skipped: false };
       }
-      throw new SftpError('put', this.resolve(p), 'EEXIST', 'no free suffix');
+      throw new TransportError('put', this.resolve(p), 'EEXIST', 'no free suffix');
     });
   }
 
@@ -509,7 +300,7 @@ export class SftpSession extends EventEmitter {
           if (!(await this.targetExists(sftp, err, this.resolve(candidate), candidate))) throw err;
         }
       }
-      throw new SftpError('put', target, 'EEXIST', 'no free suffix');
+      throw new TransportError('put', target, 'EEXIST', 'no free suffix');
     }
     // 'fail' and 'skip': a plain SFTP rename never replaces an existing file, so a file that appeared meanwhile is kept.
     try {
@@ -520,7 +311,7 @@ export class SftpSession extends EventEmitter {
           await unlinkQuietly(sftp, temp); // if that fails, the temporary file stays listed for the next reconnect
           return rel;
         }
-        throw new SftpError('put', target, 'EEXIST', 'the target exists');
+        throw new TransportError('put', target, 'EEXIST', 'the target exists');
       }
       throw err;
     }
@@ -564,7 +355,7 @@ export class SftpSession extends EventEmitter {
   async rename(from: string, to: string, options: { overwrite?: boolean; mkdirs?: boolean } = {}): Promise<void> {
     const src = this.resolve(from, 'source path');
     const dst = this.resolve(to, 'target path');
-    return this.run('rename', src, async (sftp) => {
+    return this.run('rename', src, async ({ sftp }) => {
       const dir = path.posix.dirname(to);
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
       if (options.overwrite) await this.replace(sftp, src, dst);
@@ -574,21 +365,23 @@ export class SftpSession extends EventEmitter {
 
   async delete(p: string): Promise<void> {
     const full = this.resolve(p);
-    return this.run('delete', full, (sftp) => new Promise<void>((resolve, reject) => sftp.unlink(full, (err) => (err ? reject(err) : resolve()))));
+    return this.run('delete', full, ({ sftp }) => new Promise<void>((resolve, reject) => sftp.unlink(full, (err) => (err ? reject(err) : resolve()))));
   }
 
   /** Creates a folder and its parents. */
   async mkdir(p: string): Promise<void> {
-    return this.run('mkdir', this.resolve(p, 'folder'), (sftp) => mkdirp(sftp, this.settings.root!, p), true);
+    return this.run('mkdir', this.resolve(p, 'folder'), ({ sftp }) => mkdirp(sftp, this.settings.root!, p), true);
+  }
+  /** Runs `fn` on the SFTP channel in the queue, for requests this class does not send (tests, diagnostics). */
+  withChannel<T>(operation: string, fn: (sftp: SFTPWrapper) => Promise<T>): Promise<T> {
+    return this.run(operation, undefined, ({ sftp }) => fn(sftp));
   }
 
-  private lastProgress = 0;
-  private progress(operation: string, bytes: number): void {
-    const now = Date.now();
-    if (now - this.lastProgress < 250) return;
-    this.lastProgress = now;
-    this.emit('status', { state: 'transferring', operation, bytes } satisfies SessionStatus);
+  probeFolder(folder: string): Promise<FolderAccess> {
+    return probeFolder(this, folder);
   }
+
+
 }
 
 function statOrUndefined(sftp: SFTPWrapper, full: string, rel: string): Promise<RemoteEntry | undefined> {
@@ -645,15 +438,6 @@ async function mkdirp(sftp: SFTPWrapper, root: string, rel: string): Promise<voi
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(onTimeout()), ms);
-    }),
-  ]);
-}
 
 /** ssh2-sftp-client's end() waits for 'close', which may never come on a dead socket: give it 2 s, then destroy. */
 async function endClient(client: SftpClient): Promise<void> {
@@ -686,7 +470,7 @@ export async function probeFingerprint(settings: Pick<SftpSettings, 'host' | 'po
       client.on('error', () => undefined);
       client.destroy();
       if (seen) resolve(seen);
-      else reject(new SftpError('connect', undefined, 'NO_HOST_KEY', 'the server presented no host key'));
+      else reject(new TransportError('connect', undefined, 'NO_HOST_KEY', 'the server presented no host key'));
     };
     client.on('error', finish);
     client.on('close', finish);

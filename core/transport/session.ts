@@ -1,0 +1,240 @@
+/**
+ * What every transport shares around its protocol: a queue that runs one operation at a time, a timeout on every
+ * operation (restarted by progress), reconnect with backoff, status events, secrets kept out of errors, and a
+ * `close()` that always finishes. A protocol implements connecting, ending a connection and its operations.
+ */
+import { EventEmitter } from 'node:events';
+import { TransportError, type Protocol } from './errors';
+import { resolveRemote } from './remote-path';
+import type { SessionStatus } from './transport';
+
+export interface SessionSettings {
+  host: string;
+  port?: number;
+  username: string;
+  password?: string;
+  /** Remote folder every path is relative to. */
+  root?: string;
+  connectTimeoutMs?: number;
+  /** An operation with no progress for this long fails and the connection is dropped. */
+  operationTimeoutMs?: number;
+  /** Connection attempts per operation and the backoff between them. */
+  retries?: number;
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+}
+
+/** Codes after which connecting again cannot help (a wrong pin, key or password). */
+const NOT_RETRYABLE = new Set(['HOST_KEY_MISMATCH', 'HOST_KEY_NOT_PINNED', 'CERT_MISMATCH', 'CERT_NOT_TRUSTED', 'BAD_PIN', 'AUTH_FAILED', 'BAD_KEY', 'CLOSED', 'PLAIN_FTP_REFUSED']);
+/** Codes that mean the connection is gone: it is dropped, and the next operation reconnects. */
+const CONNECTION_LOST = new Set(['ETIMEDOUT', 'ECONNRESET', 'NO_CONNECTION', 'CONNECTION_LOST', 'EPIPE', 'ECONNREFUSED', 'ERR_GENERIC_CLIENT']);
+/** Codes that mean the connection was already gone when the operation ran (not a slow server). */
+const FOUND_DEAD = new Set(['CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'NO_CONNECTION', 'ERR_GENERIC_CLIENT']);
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(onTimeout()), ms);
+    }),
+  ]);
+}
+
+export abstract class Session<C, S extends SessionSettings> extends EventEmitter {
+  readonly settings: Readonly<S>;
+  /** The live connection, set once connected. */
+  protected conn?: C;
+  protected seenFingerprint?: string;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** Fails the operation now running (operations run one at a time), when its connection ends under it. */
+  private abortRunning?: (code: string, message: string) => void;
+  private readonly secrets: string[];
+  private lastProgress = 0;
+
+  protected constructor(
+    readonly protocol: Protocol,
+    settings: S,
+    defaults: Partial<S>,
+    secrets: (string | undefined)[],
+  ) {
+    super();
+    this.settings = {
+      root: '.',
+      connectTimeoutMs: 15_000,
+      operationTimeoutMs: 30_000,
+      retries: 4,
+      backoffInitialMs: 500,
+      backoffMaxMs: 15_000,
+      ...defaults,
+      ...settings,
+    };
+    this.secrets = secrets.filter((s): s is string => !!s && s.length >= 3);
+  }
+
+  /** Connects and logs in once; throws TransportError. Emits nothing (connect() does). */
+  protected abstract connectOnce(): Promise<C>;
+  /** Ends a connection and releases its sockets, whatever their state, within a few seconds. */
+  protected abstract endConnection(conn: C): Promise<void>;
+  /** The protocol's own errors as a TransportError. */
+  protected abstract toError(err: unknown, operation: string, path?: string): TransportError;
+
+  /** The fingerprint (host key or certificate) the server presented at the last connection attempt. */
+  get fingerprint(): string | undefined {
+    return this.seenFingerprint;
+  }
+
+  get connected(): boolean {
+    return this.conn !== undefined;
+  }
+
+  protected error(operation: string, path: string | undefined, code: string, detail: string): TransportError {
+    return new TransportError(operation, path, code, detail, this.protocol);
+  }
+
+  /**
+   * Runs `fn` after every earlier operation has finished; `touch()` restarts its inactivity timeout.
+   * `retry`: the operation is safe to repeat, so a connection found dead when it runs is replaced and the
+   * operation tried once more (a connection can die unnoticed while idle).
+   */
+  protected run<T>(operation: string, remotePath: string | undefined, fn: (conn: C, touch: () => void) => Promise<T>, retry = false): Promise<T> {
+    const task = this.queue.then(async () => {
+      try {
+        return await this.execute(operation, remotePath, fn);
+      } catch (err) {
+        if (!retry || !FOUND_DEAD.has((err as TransportError).code) || this.closed) throw err;
+        return this.execute(operation, remotePath, fn);
+      }
+    });
+    this.queue = task.catch(() => undefined);
+    return task;
+  }
+
+  private async execute<T>(operation: string, remotePath: string | undefined, fn: (conn: C, touch: () => void) => Promise<T>): Promise<T> {
+    if (this.closed) throw this.error(operation, remotePath, 'CLOSED', 'the connection was closed');
+    const conn = await this.connect();
+    const timeoutMs = this.settings.operationTimeoutMs!;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (settled) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          settled = true;
+          this.drop();
+          reject(this.error(operation, remotePath, 'ETIMEDOUT', `no answer from the server within ${timeoutMs} ms`));
+        }, timeoutMs);
+      };
+      arm();
+      // A library may never call back once the connection is gone: the end of the connection fails the
+      // operation at once, so that it can be retried.
+      this.abortRunning = (code, message) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(this.error(operation, remotePath, code, message));
+      };
+      fn(conn, arm).then(
+        (value) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (err) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          const e = this.safe(this.toError(err, operation, remotePath));
+          if (CONNECTION_LOST.has(e.code) || !this.conn) this.drop();
+          // A missing file is an answer, not a fault of the connection (the poller asks for folders that may not exist).
+          if (e.code !== 'NO_SUCH_FILE') this.emit('status', { state: 'error', code: e.code } satisfies SessionStatus);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Removes any secret from an error message (defence in depth: the libraries' messages should carry none). */
+  protected safe(err: TransportError): TransportError {
+    let message = err.message;
+    for (const s of this.secrets) message = message.split(s).join('***');
+    if (message !== err.message) return Object.assign(new TransportError(err.operation, err.path, err.code, '', err.protocol), { message });
+    return err;
+  }
+
+  private async connect(): Promise<C> {
+    if (this.conn) return this.conn;
+    let delay = this.settings.backoffInitialMs!;
+    let last: TransportError | undefined;
+    for (let attempt = 0; attempt <= this.settings.retries!; attempt++) {
+      if (this.closed) throw this.error('connect', undefined, 'CLOSED', 'the connection was closed');
+      try {
+        this.emit('status', { state: 'connecting' } satisfies SessionStatus);
+        const conn = await this.connectOnce();
+        if (this.closed) {
+          await this.endConnection(conn);
+          throw this.error('connect', undefined, 'CLOSED', 'the connection was closed');
+        }
+        this.conn = conn;
+        await this.connected_(conn);
+        this.emit('status', { state: 'connected', fingerprint: this.seenFingerprint } satisfies SessionStatus);
+        return conn;
+      } catch (err) {
+        last = this.safe(this.toError(err, 'connect', undefined));
+        this.emit('status', { state: 'error', code: last.code } satisfies SessionStatus);
+        if (NOT_RETRYABLE.has(last.code)) throw last;
+        if (attempt < this.settings.retries!) await sleep(delay);
+        delay = Math.min(delay * 2, this.settings.backoffMaxMs!);
+      }
+    }
+    throw last!;
+  }
+
+  /** Called once a new connection is up, before the first operation on it (e.g. to remove leftovers). */
+  protected async connected_(_conn: C): Promise<void> {}
+
+  /** The protocol reports that `conn` ended: the operation running on it fails now, the next one reconnects. */
+  protected lost(conn: C): void {
+    if (this.conn !== conn) return;
+    this.conn = undefined;
+    void this.endConnection(conn);
+    this.emit('status', { state: 'disconnected' } satisfies SessionStatus);
+    this.abortRunning?.('CONNECTION_LOST', 'the connection was lost');
+  }
+
+  drop(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    if (conn) {
+      void this.endConnection(conn);
+      this.emit('status', { state: 'disconnected' } satisfies SessionStatus);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const conn = this.conn;
+    this.conn = undefined;
+    this.abortRunning?.('CLOSED', 'the connection was closed');
+    if (conn) await this.endConnection(conn);
+    this.removeAllListeners();
+  }
+
+  /** A path relative to the root as the server's path; throws RemotePathError for one that would leave the root. */
+  resolve(p: string, what?: string): string {
+    return resolveRemote(this.settings.root!, p, what);
+  }
+
+  /** Emits a 'transferring' status at most every 250 ms. */
+  protected progress(operation: string, bytes: number): void {
+    const now = Date.now();
+    if (now - this.lastProgress < 250) return;
+    this.lastProgress = now;
+    this.emit('status', { state: 'transferring', operation, bytes } satisfies SessionStatus);
+  }
+}
