@@ -25,7 +25,7 @@
  */
 import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
-import { checkName, checkRelative, globToRegExp, TransportError, type RemoteEntry, type SftpSession } from '../transport';
+import { checkName, checkRelative, globToRegExp, TransportError, type RemoteEntry, type Transport } from '../transport';
 import type { LedgerValue, StateStore } from '../state';
 
 export type AfterAction = 'archive' | 'delete' | 'leave';
@@ -170,7 +170,7 @@ export class Poller {
   private readonly unsettled = new Map<string, { ticket: ClaimTicket; failed: boolean }>();
 
   constructor(
-    private readonly session: SftpSession,
+    private readonly session: Transport,
     private readonly state: StateStore,
     options: PollerOptions,
   ) {

@@ -7,3 +7,7 @@ export { fingerprint, normaliseFingerprint, parsePins, PinError } from './host-k
 export { RemotePathError, checkRelative, checkName, resolveRemote } from './remote-path';
 export { globToRegExp } from './glob';
 export { probeFolder } from './probe';
+export { FtpsSession, probeCertificate, toFtpError } from './ftps';
+export type { FtpsSettings, FtpTls } from './ftps';
+export { parseCertPins, normaliseCertFingerprint } from './certificate';
+export { openTransport, type TransportSettings } from './open';

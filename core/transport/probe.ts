@@ -1,6 +1,7 @@
 /**
  * What an account may do in a folder, found by trying each thing: list, stat, read (the first bytes of the first
- * file listed, thrown away), write (an empty `.esr-probe-<random>` file), rename it, delete it. Nothing is read
+ * file listed, thrown away) and, only when asked (a hub may pick up any new file), write an empty
+ * `.esr-probe-<random>` file, rename it and delete it. Nothing is read
  * into a report: only yes, no with its code, or untried.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,7 +20,7 @@ async function attempt(fn: () => Promise<unknown>): Promise<Allowed> {
 }
 
 /** Tries each operation in `folder` (relative to the root) over `transport`. Leaves no file behind where delete works. */
-export async function probeFolder(transport: Pick<Transport, 'list' | 'stat' | 'get' | 'put' | 'rename' | 'delete'>, folder: string): Promise<FolderAccess> {
+export async function probeFolder(transport: Pick<Transport, 'list' | 'stat' | 'get' | 'put' | 'rename' | 'delete'>, folder: string, tryWrites = false): Promise<FolderAccess> {
   const at = (name: string) => (folder === '.' || folder === '' ? name : path.posix.join(folder, name));
   let first: string | undefined;
   const list = await attempt(async () => {
@@ -36,7 +37,7 @@ export async function probeFolder(transport: Pick<Transport, 'list' | 'stat' | '
       )
     : 'untried';
   const probe = at(`.esr-probe-${randomBytes(4).toString('hex')}`);
-  const write = await attempt(() => transport.put(probe, '', { mode: 'direct', ifExists: 'fail' }));
+  const write: Allowed = tryWrites ? await attempt(() => transport.put(probe, '', { mode: 'direct', ifExists: 'fail' })) : 'untried';
   let current = probe;
   const rename: Allowed = write === 'yes' ? await attempt(async () => {
     await transport.rename(probe, `${probe}.renamed`);

@@ -195,6 +195,11 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
     throw last!;
   }
 
+  /** Connects (and logs in) now, if not connected yet; throws the connection's TransportError. */
+  ready(): Promise<void> {
+    return this.run('connect', undefined, async () => undefined);
+  }
+
   /** Called once a new connection is up, before the first operation on it (e.g. to remove leftovers). */
   protected async connected_(_conn: C): Promise<void> {}
 

@@ -377,8 +377,8 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
     return this.run(operation, undefined, ({ sftp }) => fn(sftp));
   }
 
-  probeFolder(folder: string): Promise<FolderAccess> {
-    return probeFolder(this, folder);
+  probeFolder(folder: string, tryWrites = false): Promise<FolderAccess> {
+    return probeFolder(this, folder, tryWrites);
   }
 
 

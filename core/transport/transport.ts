@@ -74,6 +74,8 @@ export interface Transport extends EventEmitter {
   /** The host key (SFTP, `SHA256:…`) or certificate (FTPS, SHA-256 as colon hex) fingerprint last seen. */
   readonly fingerprint: string | undefined;
   readonly connected: boolean;
+  /** Connects (and logs in) now if not connected yet. */
+  ready(): Promise<void>;
   /** Files and folders in a folder, optionally filtered by a glob on the name. */
   list(dir: string, glob?: string): Promise<RemoteEntry[]>;
   /** The entry for a path, or undefined when it does not exist. */
@@ -88,8 +90,8 @@ export interface Transport extends EventEmitter {
   delete(p: string): Promise<void>;
   /** Creates a folder and its parents. */
   mkdir(p: string): Promise<void>;
-  /** What the account may do in `folder`, tried with a throw-away file where writing is allowed. */
-  probeFolder(folder: string): Promise<FolderAccess>;
+  /** What the account may do in `folder`; writes (an empty `.esr-probe-…` file, renamed, deleted) only with `tryWrites`. */
+  probeFolder(folder: string, tryWrites?: boolean): Promise<FolderAccess>;
   /** Drops the connection now; the next operation reconnects. */
   drop(): void;
   /** Closes for good (config node redeploy). Never hangs. */

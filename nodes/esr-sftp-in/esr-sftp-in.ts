@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { checkName, checkRelative, type SftpSession } from '../../core/transport';
+import { checkName, checkRelative, type Transport } from '../../core/transport';
 import { Poller, type AfterAction, type Claim, type ClaimTicket as PollerTicket } from '../../core/poller';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
@@ -65,7 +65,7 @@ export = function register(RED: NodeAPI): void {
       node.on('input', (_msg, _send, done) => done(new Error(t('errors.noServer'))));
       return;
     }
-    const session: SftpSession = server.session();
+    const session: Transport = server.session();
     const unsubscribe = server.onStatus((s) => showSessionStatus(node, s, connection));
     // The polled folder is fixed at deploy: a string or an environment variable.
     const pollFolder = () => {

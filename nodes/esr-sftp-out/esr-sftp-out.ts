@@ -3,7 +3,7 @@
  * Paths and names may come from the message; the connection is the config node's.
  */
 import * as path from 'node:path';
-import { checkName, checkRelative, type IfExists, type SftpSession, type UploadMode } from '../../core/transport';
+import { checkName, checkRelative, type IfExists, type Transport, type UploadMode } from '../../core/transport';
 import { evaluate, isReadable, type Node, type NodeAPI } from '../shared/node-red';
 import { showSessionStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';
@@ -40,7 +40,7 @@ export = function register(RED: NodeAPI): void {
       node.on('input', (_msg, _send, done) => done(new Error(t('errors.noServer'))));
       return;
     }
-    const session: SftpSession = server.session();
+    const session: Transport = server.session();
     const unsubscribe = server.onStatus((s) => showSessionStatus(node, s, connection));
 
     node.on('input', (msg, send, done) => {

@@ -1,23 +1,23 @@
 /**
- * esr-sftp-server: the connection to an ESR hub (or any SFTP server). Secrets live only in Node-RED
- * credentials; the host key is pinned by fingerprint. One SftpSession per config node, closed on redeploy.
+ * esr-sftp-server: the connection to an ESR hub over SFTP or FTPS. Secrets live only in Node-RED credentials;
+ * the host key or certificate is pinned by fingerprint. One transport per config node, closed on redeploy.
  */
-import { SftpSession, type SessionStatus } from '../../core/transport';
+import { openTransport, type SessionStatus, type Transport } from '../../core/transport';
 import type { NodeAPI } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
-import { pinsOf, resolveEnv, settingsFrom, testConnection, type ServerConfig, type ServerNode } from './server-settings';
+import { resolveEnv, settingsFrom, targetOf, testConnection, type ServerConfig, type ServerNode } from './server-settings';
 
 export = function register(RED: NodeAPI): void {
   function EsrSftpServer(this: ServerNode, config: ServerConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const settings = settingsFrom(config, node.credentials);
-    node.target = { host: settings.host, port: settings.port!, username: settings.username, acceptAnyHostKey: settings.acceptAnyHostKey === true, pins: pinsOf(settings.hostFingerprint) };
-    let session: SftpSession | undefined;
+    node.target = targetOf(settings);
+    let session: Transport | undefined;
     const listeners = new Set<(s: SessionStatus) => void>();
     node.session = () => {
       if (!session) {
-        session = new SftpSession(settings);
+        session = openTransport(settings);
         session.on('status', (s: SessionStatus) => listeners.forEach((l) => l(s)));
       }
       return session;
@@ -44,15 +44,18 @@ export = function register(RED: NodeAPI): void {
     const { credentials: dialogCredentials, ...dialog } = req.body ?? {};
     const body = resolveEnv(dialog as Record<string, unknown>);
     const given = (dialogCredentials ?? {}) as Record<string, string>;
-    // Stored secrets go only to the server the deployed node is configured for — the same host, port and user, and
-    // the same pinned host keys — never to one typed in the dialog, nor past a pin changed in the dialog.
+    // Stored secrets go only to the server the deployed node is configured for — the same protocol, host, port and
+    // user, and the same pinned host keys or certificates — never to one typed in the dialog, nor past a changed pin.
     const deployed = typeof body.id === 'string' ? (RED.nodes.getNode(body.id) as ServerNode | null) : null;
+    const candidate = targetOf(settingsFrom(body as unknown as ServerConfig));
+    const was = deployed?.target;
     const same =
-      deployed?.target &&
-      deployed.target.host === String(body.host ?? '').trim() &&
-      deployed.target.port === (Number(body.port) || 22) &&
-      deployed.target.username === String(body.username ?? '').trim() &&
-      (deployed.target.acceptAnyHostKey || (body.acceptAnyHostKey !== true && deployed.target.pins === pinsOf(String(body.hostFingerprint ?? ''))));
+      was &&
+      was.protocol === candidate.protocol &&
+      was.host === candidate.host &&
+      was.port === candidate.port &&
+      was.username === candidate.username &&
+      (was.insecure || (!candidate.insecure && was.pins === candidate.pins));
     const stored = same ? RED.nodes.getCredentials(body.id as string) ?? {} : {};
     const pick = (k: string) => (given[k] === '__PWRD__' || given[k] === undefined ? stored[k] : given[k]);
     const settings = settingsFrom(body as unknown as ServerConfig, { password: pick('password'), privateKey: pick('privateKey'), passphrase: pick('passphrase') });
@@ -60,6 +63,7 @@ export = function register(RED: NodeAPI): void {
       res.status(400).json({ ok: false, code: 'BAD_REQUEST', message: messagesFor(RED, 'esr-sftp-server')('errors.hostAndUser') });
       return;
     }
-    testConnection(settings).then((result) => res.json(result));
+    const folders = Array.isArray(body.folders) ? (body.folders as unknown[]).map(String) : [];
+    testConnection(settings, folders, body.tryWrites === true).then((result) => res.json(result));
   });
 };

@@ -366,7 +366,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     assert.equal(res.body.code, 'HOST_KEY_NOT_PINNED');
     assert.equal(res.body.fingerprint, sshd.fingerprint);
     const pinned = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: proxy.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
-    assert.deepEqual(pinned.body, { ok: true, fingerprint: sshd.fingerprint, pinned: true });
+    assert.deepEqual(pinned.body, { ok: true, protocol: 'sftp', fingerprint: sshd.fingerprint, pinned: true, access: [{ folder: '.', list: 'yes', stat: 'yes', read: 'untried', write: 'untried', rename: 'untried', delete: 'untried' }] });
     assert.ok(!JSON.stringify(pinned.body).includes(sshd.passphrase));
     // Another server typed into the dialog never receives the stored secrets.
     const elsewhere = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: { privateKey: '__PWRD__', passphrase: '__PWRD__' } });
@@ -386,7 +386,7 @@ describe('SFTP nodes in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
     process.env.ESR_TEST_HUB_PORT = String(proxy.port);
     try {
       const viaEnv = await helper.request().post('/esr-sftp-server/test').send({ id: 'srv', host: '${ESR_TEST_HUB_HOST}', port: '${ESR_TEST_HUB_PORT}', username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, credentials: stored });
-      assert.deepEqual(viaEnv.body, { ok: true, fingerprint: sshd.fingerprint, pinned: true });
+      assert.deepEqual(viaEnv.body, { ok: true, protocol: 'sftp', fingerprint: sshd.fingerprint, pinned: true, access: [{ folder: '.', list: 'yes', stat: 'yes', read: 'untried', write: 'untried', rename: 'untried', delete: 'untried' }] });
     } finally {
       delete process.env.ESR_TEST_HUB_HOST;
       delete process.env.ESR_TEST_HUB_PORT;
