@@ -60,6 +60,10 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
     conn.client.close(); // destroys the control and any data socket at once
   }
 
+  protected isOpen(conn: FtpConnection): boolean {
+    return !conn.client.closed;
+  }
+
   protected async connected_(conn: FtpConnection): Promise<void> {
     for (const left of [...this.leftovers]) if (await removeQuietly(conn.client, left)) this.leftovers.delete(left);
   }
@@ -125,8 +129,7 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
       }
       throw err;
     }
-    client.ftp.socket.once('close', () => this.lost(conn));
-    return conn;
+    return conn; // basic-ftp removes listeners from the sockets it closes: isOpen() asks it instead
   }
 
   private mismatch(seen: string, pins: string[]): TransportError {
@@ -158,7 +161,10 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
     }, true);
   }
 
-  /** MLST where the server has it and allows it; else the entry in a listing of its folder; else 'refused'. */
+  /**
+   * MLST where the server has it and allows it; else the entry in a listing of its folder; else 'refused'. A server
+   * that hides what it will not list (ProFTPD under <Limit LIST>) makes a file look missing.
+   */
   private async statIfAllowed(client: Client, full: string, rel: string): Promise<RemoteEntry | undefined | 'refused'> {
     try {
       const res = await client.send(`MLST ${full}`);
@@ -167,7 +173,8 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
     } catch (err) {
       const e = this.toError(err, 'stat', full);
       if (e.code === 'NO_SUCH_FILE') return undefined;
-      if (e.code !== 'PERMISSION_DENIED' && e.code !== 'OP_UNSUPPORTED') throw e;
+      // Other refusals (a 5xx that may mean "missing" or "not allowed") are settled by the folder's listing.
+      if (!/^(PERMISSION_DENIED|OP_UNSUPPORTED|FTP_5\d\d)$/.test(e.code)) throw e;
     }
     try {
       const name = path.posix.basename(full);
@@ -264,7 +271,7 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
           cb(null, chunk);
         },
       });
-      const input = source instanceof Readable ? source : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]);
+      const input = source instanceof Readable ? source : bytesStream(typeof source === 'string' ? Buffer.from(source) : source);
       input.once('error', (err) => counter.destroy(err));
       // Until it is in place or removed, a reconnect removes it (a failed upload may never get to its catch).
       this.leftovers.add(written);
@@ -287,7 +294,7 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
         if (await removeQuietly(client, written)) this.leftovers.delete(written);
         throw err;
       }
-      if (options.doneMarker) await client.uploadFrom(Readable.from([]), this.resolve(finalRel + options.doneMarker));
+      if (options.doneMarker) await client.uploadFrom(bytesStream(Buffer.alloc(0)), this.resolve(finalRel + options.doneMarker));
       return { path: finalRel, bytes, skipped: false };
     });
   }
@@ -381,6 +388,20 @@ function entryOfFacts(line: string, rel: string): RemoteEntry {
   const mtime = m ? Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) : 0;
   const isDirectory = type === 'dir' || type === 'cdir' || type === 'pdir';
   return { name: path.posix.basename(rel), path: rel, size: Number(facts.get('size') ?? 0), mtime, isFile: type === 'file', isDirectory };
+}
+
+/**
+ * A stream of `bytes`. An empty one ends only after 100 ms: with no data to send, the client's TLS close can reach
+ * the server while it is still finishing its side of the data connection's handshake, which it takes as an error
+ * (ProFTPD: "shutdown while in init", 425). Data sent first never meets this.
+ */
+function bytesStream(bytes: Buffer): Readable {
+  if (bytes.length) return Readable.from([bytes]);
+  return new Readable({
+    read() {
+      setTimeout(() => this.push(null), 100);
+    },
+  });
 }
 
 /** True when the file is gone afterwards (removed now, or not there). Never waits more than 5 s. */

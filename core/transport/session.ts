@@ -150,7 +150,7 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
           settled = true;
           clearTimeout(timer);
           const e = this.safe(this.toError(err, operation, remotePath));
-          if (CONNECTION_LOST.has(e.code) || !this.conn) this.drop();
+          if (CONNECTION_LOST.has(e.code) || !this.conn || !this.isOpen(conn)) this.drop();
           // A missing file is an answer, not a fault of the connection (the poller asks for folders that may not exist).
           if (e.code !== 'NO_SUCH_FILE') this.emit('status', { state: 'error', code: e.code } satisfies SessionStatus);
           reject(e);
@@ -168,6 +168,7 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
   }
 
   private async connect(): Promise<C> {
+    if (this.conn && !this.isOpen(this.conn)) this.drop();
     if (this.conn) return this.conn;
     let delay = this.settings.backoffInitialMs!;
     let last: TransportError | undefined;
@@ -198,6 +199,11 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
   /** Connects (and logs in) now, if not connected yet; throws the connection's TransportError. */
   ready(): Promise<void> {
     return this.run('connect', undefined, async () => undefined);
+  }
+
+  /** Whether the library still holds `conn` open (a library may close it on an error without telling). */
+  protected isOpen(_conn: C): boolean {
+    return true;
   }
 
   /** Called once a new connection is up, before the first operation on it (e.g. to remove leftovers). */
