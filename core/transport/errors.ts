@@ -41,6 +41,7 @@ export function toSftpError(err: unknown, operation: string, path?: string): Tra
   else if (typeof e?.code === 'string') code = e.code;
   else if (e?.level === 'client-authentication') code = 'AUTH_FAILED';
   else if (/No response from server|Not connected|Channel not open|Unable to start subsystem/i.test(e?.message ?? '')) code = 'CONNECTION_LOST';
+  else if (/Timed out/i.test(e?.message ?? '')) code = 'ETIMEDOUT';
   else code = 'ERROR';
   // ssh2's messages describe protocol states and never carry file contents; secrets are never in them.
   const detail = (e?.message ?? String(err)).replace(/\s+/g, ' ').slice(0, 200);

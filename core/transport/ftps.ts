@@ -21,7 +21,7 @@ import { globToRegExp } from './glob';
 import { PinError } from './host-key';
 import { probeFolder } from './probe';
 import { checkName, checkRelative } from './remote-path';
-import { Session, withTimeout, type SessionSettings } from './session';
+import { holdErrors, Session, usable, withTimeout, type SessionSettings } from './session';
 import type { FolderAccess, IfExists, PutOptions, PutResult, RemoteEntry, Transport } from './transport';
 
 /** How TLS is used: `explicit` (AUTH TLS on the control port, usually 21), `implicit` (TLS from the first byte, usually 990), `none` (plain FTP). */
@@ -45,9 +45,6 @@ interface FtpConnection {
 const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID/;
 
 export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements Transport {
-  /** Files of failed uploads not yet removed (the connection was gone). */
-  private readonly leftovers = new Set<string>();
-
   constructor(settings: FtpsSettings) {
     super(settings.tls === 'none' ? 'ftp' : 'ftps', settings, { port: settings.tls === 'implicit' ? 990 : 21 }, [settings.password]);
   }
@@ -64,8 +61,8 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
     return !conn.client.closed;
   }
 
-  protected async connected_(conn: FtpConnection): Promise<void> {
-    for (const left of [...this.leftovers]) if (await removeQuietly(conn.client, left)) this.leftovers.delete(left);
+  protected removeQuietly(conn: FtpConnection, full: string): Promise<boolean> {
+    return removeQuietly(conn.client, full);
   }
 
   protected async connectOnce(): Promise<FtpConnection> {
@@ -244,6 +241,7 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
   }
 
   async put(p: string, source: Buffer | string | Readable, options: PutOptions = {}): Promise<PutResult> {
+    holdErrors(source);
     const ifExists = options.ifExists ?? 'fail';
     const dir = path.posix.dirname(p);
     const name = checkName(path.posix.basename(p));
@@ -255,7 +253,8 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
       if (source instanceof Readable) source.resume();
       return { path: rel, bytes: 0, skipped: true };
     };
-    return this.run('put', target, async ({ client }, touch) => {
+    return this.run('put', target, async (conn, touch) => {
+      const { client } = conn;
       if (options.mkdirs && dir !== '.') await this.mkdirp(client, dir);
       if (mode === 'temp-folder' && tempDir !== '.') await this.mkdirp(client, tempDir);
       let finalRel = await this.placeFor(client, p, ifExists);
@@ -271,7 +270,7 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
           cb(null, chunk);
         },
       });
-      const input = source instanceof Readable ? source : bytesStream(typeof source === 'string' ? Buffer.from(source) : source);
+      const input = source instanceof Readable ? usable(source) : bytesStream(typeof source === 'string' ? Buffer.from(source) : source);
       input.once('error', (err) => counter.destroy(err));
       // Until it is in place or removed, a reconnect removes it (a failed upload may never get to its catch).
       this.leftovers.add(written);
@@ -290,8 +289,8 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
         }
         this.leftovers.delete(written);
       } catch (err) {
-        // Never leave part of a file behind; over a dead connection it goes at the next reconnect.
-        if (await removeQuietly(client, written)) this.leftovers.delete(written);
+        // Never leave part of a file behind; over a dead connection it goes on a new one at once.
+        await this.removeLeftover(conn, written);
         throw err;
       }
       if (options.doneMarker) await client.uploadFrom(bytesStream(Buffer.alloc(0)), this.resolve(finalRel + options.doneMarker));
@@ -431,7 +430,7 @@ export function toFtpError(err: unknown, operation: string, p: string | undefine
     else if (n === 421) code = 'CONNECTION_LOST';
     else if (n === 452 || n === 552) code = 'NO_SPACE';
     else if (n >= 450 && /no such|not found|does not exist|can't find|cannot find|not exist/i.test(detail)) code = 'NO_SUCH_FILE';
-    else if (n >= 450 && /permission|denied|not allowed|refused|forbidden|read-only/i.test(detail)) code = 'PERMISSION_DENIED';
+    else if (n >= 450 && /permission|denied|not permitted|not allowed|refused|forbidden|read-only/i.test(detail)) code = 'PERMISSION_DENIED';
     else if (n === 500 || n === 502 || n === 504) code = 'OP_UNSUPPORTED';
     else code = `FTP_${n}`;
   } else if (typeof e?.code === 'string') code = e.code;

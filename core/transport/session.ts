@@ -4,6 +4,7 @@
  * `close()` that always finishes. A protocol implements connecting, ending a connection and its operations.
  */
 import { EventEmitter } from 'node:events';
+import { Readable } from 'node:stream';
 import { TransportError, type Protocol } from './errors';
 import { resolveRemote } from './remote-path';
 import type { SessionStatus } from './transport';
@@ -31,6 +32,21 @@ const CONNECTION_LOST = new Set(['ETIMEDOUT', 'ECONNRESET', 'NO_CONNECTION', 'CO
 /** Codes that mean the connection was already gone when the operation ran (not a slow server). */
 const FOUND_DEAD = new Set(['CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'NO_CONNECTION', 'ERR_GENERIC_CLIENT']);
 
+/**
+ * Keeps a source stream's error from crashing the process while its upload waits in the queue: the error stays on
+ * the stream (`errored`), and `usable()` or the pipeline reports it once the upload starts.
+ */
+export function holdErrors(source: unknown): void {
+  if (source instanceof Readable) source.on('error', () => undefined);
+}
+
+/** The stream, or its error if it already failed (or ended unread) while waiting. */
+export function usable(source: Readable): Readable {
+  if (source.errored) throw source.errored;
+  if (source.destroyed) throw Object.assign(new Error('the source stream was closed before the upload started'), { code: 'SOURCE_CLOSED' });
+  return source;
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
@@ -54,6 +70,8 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
   private abortRunning?: (code: string, message: string) => void;
   private readonly secrets: string[];
   private lastProgress = 0;
+  /** Files of failed uploads not yet removed (the connection was gone): removed on the next connection. */
+  protected readonly leftovers = new Set<string>();
 
   protected constructor(
     readonly protocol: Protocol,
@@ -79,6 +97,8 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
   protected abstract connectOnce(): Promise<C>;
   /** Ends a connection and releases its sockets, whatever their state, within a few seconds. */
   protected abstract endConnection(conn: C): Promise<void>;
+  /** Removes a file, never throwing and never waiting long; true when it is gone afterwards (or was never there). */
+  protected abstract removeQuietly(conn: C, full: string): Promise<boolean>;
   /** The protocol's own errors as a TransportError. */
   protected abstract toError(err: unknown, operation: string, path?: string): TransportError;
 
@@ -206,8 +226,23 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
     return true;
   }
 
-  /** Called once a new connection is up, before the first operation on it (e.g. to remove leftovers). */
-  protected async connected_(_conn: C): Promise<void> {}
+  /** Called once a new connection is up, before the first operation on it: removes what failed uploads left. */
+  protected async connected_(conn: C): Promise<void> {
+    for (const full of [...this.leftovers]) if (await this.removeQuietly(conn, full)) this.leftovers.delete(full);
+  }
+
+  /**
+   * After a failed upload: removes its file now, or — when the connection is gone — on a new connection made
+   * right after this operation, so that part of a file never waits on the hub for the next operation.
+   */
+  protected async removeLeftover(conn: C, full: string): Promise<void> {
+    this.leftovers.add(full);
+    if (this.isOpen(conn) && (await this.removeQuietly(conn, full))) {
+      this.leftovers.delete(full);
+      return;
+    }
+    if (!this.closed) void this.ready().catch(() => undefined); // queued behind this operation
+  }
 
   /** The protocol reports that `conn` ended: the operation running on it fails now, the next one reconnects. */
   protected lost(conn: C): void {

@@ -13,7 +13,7 @@ import { TransportError, toSftpError } from './errors';
 import { checkName, checkRelative } from './remote-path';
 import { closeFile, openFile, SftpReadStream, SftpWriteStream } from './sftp-transfer';
 import { globToRegExp } from './glob';
-import { Session, withTimeout, type SessionSettings } from './session';
+import { holdErrors, Session, usable, withTimeout, type SessionSettings } from './session';
 import { probeFolder } from './probe';
 import type { FolderAccess, IfExists, PutOptions, PutResult, RemoteEntry, Transport } from './transport';
 
@@ -37,8 +37,6 @@ interface SftpConnection {
 
 export class SftpSession extends Session<SftpConnection, SftpSettings> implements Transport {
   private posixRename?: boolean;
-  /** Temporary files of failed uploads not yet removed (the connection was gone). */
-  private readonly leftovers = new Set<string>();
 
   constructor(settings: SftpSettings) {
     super('sftp', settings, { port: 22, keepaliveIntervalMs: 10_000, keepaliveCountMax: 3 }, [settings.password, settings.passphrase]);
@@ -52,8 +50,8 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
     await endClient(conn.client);
   }
 
-  protected async connected_(conn: SftpConnection): Promise<void> {
-    for (const temp of [...this.leftovers]) if (await unlinkQuietly(conn.sftp, temp)) this.leftovers.delete(temp);
+  protected removeQuietly(conn: SftpConnection, full: string): Promise<boolean> {
+    return unlinkQuietly(conn.sftp, full);
   }
 
   protected async connectOnce(): Promise<SftpConnection> {
@@ -190,6 +188,7 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
    * when the target exists. None of the modes needs `stat`.
    */
   async put(p: string, source: Buffer | string | Readable, options: PutOptions = {}): Promise<PutResult> {
+    holdErrors(source);
     const ifExists = options.ifExists ?? 'fail';
     const dir = path.posix.dirname(p);
     const name = checkName(path.posix.basename(p));
@@ -199,7 +198,8 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
     if (mode === 'direct') return this.putDirect(p, source, options);
     const tempDir = mode === 'temp-folder' ? checkRelative(options.tempFolder || '.esr-upload', 'temporary folder') : dir;
     const temp = this.resolve(path.posix.join(tempDir, `.${name}.${randomBytes(4).toString('hex')}.part`));
-    return this.run('put', target, async ({ sftp }, touch) => {
+    return this.run('put', target, async (conn, touch) => {
+      const { sftp } = conn;
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
       if (tempDir !== dir && tempDir !== '.') await mkdirp(sftp, this.settings.root!, tempDir);
       // A write-only upload account may be refused `stat`: then the rename into place decides (see moveIntoPlace).
@@ -220,7 +220,7 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
           touch();
           this.progress('put', n);
         });
-        const input = source instanceof Readable ? source : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]);
+        const input = source instanceof Readable ? usable(source) : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]);
         await pipeline(input, out);
         const finalRel = await this.moveIntoPlace(sftp, temp, p, ifExists);
         const left = await statIfAllowed(sftp, temp, temp);
@@ -229,7 +229,7 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
         return { path: finalRel, bytes, skipped: false };
       } catch (err) {
         // Over a dead connection the temporary file cannot be removed now: it is removed after reconnecting.
-        if (await unlinkQuietly(sftp, temp)) this.leftovers.delete(temp);
+        await this.removeLeftover(conn, temp);
         throw err;
       }
     });
@@ -241,7 +241,8 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
     const dir = path.posix.dirname(p);
     const ext = path.posix.extname(p);
     const candidates = ifExists === 'suffix' ? Array.from({ length: 1000 }, (_, n) => (n === 0 ? p : `${p.slice(0, p.length - ext.length)}_${n}${ext}`)) : [p];
-    return this.run('put', this.resolve(p), async ({ sftp }, touch) => {
+    return this.run('put', this.resolve(p), async (conn, touch) => {
+      const { sftp } = conn;
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
       for (const rel of candidates) {
         const full = this.resolve(rel);
@@ -262,11 +263,10 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
             touch();
             this.progress('put', n);
           });
-          await pipeline(source instanceof Readable ? source : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]), out);
+          await pipeline(source instanceof Readable ? usable(source) : Readable.from([typeof source === 'string' ? Buffer.from(source) : source]), out);
         } catch (err) {
           // Never leave part of a file under its final name; over a dead connection it goes at the next reconnect.
-          this.leftovers.add(full);
-          if (await unlinkQuietly(sftp, full)) this.leftovers.delete(full);
+          await this.removeLeftover(conn, full);
           throw err;
         }
         if (options.doneMarker) await this.putMarker(sftp, rel + options.doneMarker);
@@ -359,7 +359,15 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
       const dir = path.posix.dirname(to);
       if (options.mkdirs && dir !== '.') await mkdirp(sftp, this.settings.root!, dir);
       if (options.overwrite) await this.replace(sftp, src, dst);
-      else await renameNoReplace(sftp, src, dst);
+      else {
+        try {
+          await renameNoReplace(sftp, src, dst);
+        } catch (err) {
+          // A plain SFTP rename onto an existing file fails with FAILURE, which says nothing more.
+          if ((err as { code?: number }).code === 4 && (await this.targetExists(sftp, err, dst, to))) throw new TransportError('rename', src, 'EEXIST', 'the target exists');
+          throw err;
+        }
+      }
     }); // not repeated on a lost connection: the rename may have happened (callers check, e.g. the poller)
   }
 

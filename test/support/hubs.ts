@@ -32,6 +32,8 @@ export interface TestHub {
   settings(extra?: Record<string, unknown>): TransportSettings;
   open(extra?: Record<string, unknown>): Transport;
   restart(options?: HubOptions): Promise<void>;
+  /** Cut every open connection at once, as when the hub goes down; the server goes on taking new ones. */
+  cutConnections(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startHub(protocol: 'sftp' | 'ftps', options: HubOptions = 
       settings,
       open: (extra) => openTransport(settings(extra)),
       restart: (o = {}) => sshd.restart(sshdOptions(o)),
+      cutConnections: async () => sshd.killSessions(),
       stop: () => sshd.stop(),
     };
   }
@@ -96,6 +99,7 @@ export async function startHub(protocol: 'sftp' | 'ftps', options: HubOptions = 
     settings,
     open: (extra) => openTransport(settings(extra)),
     restart: (o = {}) => ftpsd.restart(ftpsdOptions(o)),
+    cutConnections: () => ftpsd.restart(ftpsd.options),
     stop: () => ftpsd.stop(),
   };
 }

@@ -2,7 +2,7 @@
  * A real OpenSSH server for tests: Debian's sshd on 127.0.0.1, a random port, throw-away host and user keys,
  * serving SFTP over a temporary folder. `.ci/run` installs openssh-server when sshd is missing.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -41,8 +41,10 @@ export interface TestSshd {
   /** Everything sshd wrote to stderr (for checking that no secret is logged by us, and for debugging). */
   log(): string;
   stop(): Promise<void>;
-  /** Restart on the same port with other options (e.g. read-only). */
+  /** Restart on the same port with other options (e.g. read-only). Sessions already open go on. */
   restart(options?: SshdOptions): Promise<void>;
+  /** Kill every open session (sshd's children), as when the hub goes down: clients see their connection cut. */
+  killSessions(): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -142,6 +144,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
     dir,
     log: () => log,
     stop,
+    killSessions: () => {
+      if (child?.pid) spawnSync('pkill', ['-KILL', '-P', String(child.pid)]);
+    },
     restart: async (opts = {}) => {
       await stop();
       await start(opts);
