@@ -118,6 +118,29 @@ describe('hub nodes over FTPS in Node-RED', { skip: FTPSD_SKIP || NODE_RED_SKIP 
     }
   });
 
+  it('the rostering example is switched to FTPS by its environment (ESR_HUB_PROTOCOL=ftps)', async () => {
+    const example = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'examples', 'rostering.json'), 'utf8')) as FlowNode[];
+    const hubConfig = example.find((n) => n.type === 'esr-sftp-server')!;
+    const env = { ESR_HUB_PROTOCOL: 'ftps', ESR_HUB_HOST: '127.0.0.1', ESR_HUB_PORT: String(ftpsd.port), ESR_HUB_USER: ftpsd.username, ESR_HUB_CERT_FINGERPRINT: ftpsd.fingerprint256 };
+    Object.assign(process.env, env);
+    try {
+      const folder = fresh();
+      fs.writeFileSync(local(folder, 'Out', 'GO_1.DAT'), 'x');
+      const flow: FlowNode[] = [
+        hubConfig,
+        { id: 'list', type: 'esr-sftp-in', server: hubConfig.id, operation: 'list', folder: `${folder}/Out`, folderType: 'str', wires: [['listed']] },
+        { id: 'listed', type: 'helper' },
+      ];
+      await helper.load([serverNode, inNode], onTab(flow), { [hubConfig.id as string]: { password: ftpsd.password } });
+      const listed = collect('listed');
+      (helper.getNode('list') as RedNode).receive({});
+      await waitFor(() => listed.length === 1);
+      assert.deepEqual(listed[0].payload.map((e: { name: string }) => e.name), ['GO_1.DAT']);
+    } finally {
+      for (const k of Object.keys(env)) delete process.env[k];
+    }
+  });
+
   it('plain FTP is refused unless it was chosen', async () => {
     const flow: FlowNode[] = [
       server({ ftpTls: 'none', allowPlainFtp: false }),
