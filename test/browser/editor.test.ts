@@ -138,6 +138,45 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
     assert.deepEqual(consoleErrors.slice(before), []);
   });
 
+  it('switches a server configuration to FTPS: the certificate pin replaces the SSH rows and the port follows', async () => {
+    const before = consoleErrors.length;
+    await addNode('esr-sftp-in');
+    await page.waitForSelector('#node-input-btn-server-add', { state: 'visible', timeout: 10_000 });
+    await page.click('#node-input-btn-server-add');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'visible', timeout: 10_000 });
+    assert.equal(await page.inputValue('#node-config-input-port'), '22');
+    assert.ok(await page.isVisible('#node-config-input-hostFingerprint'));
+    assert.ok(!(await page.isVisible('#node-config-input-certFingerprint')));
+    await page.selectOption('#node-config-input-protocol', 'ftps');
+    assert.ok(await page.isVisible('#node-config-input-certFingerprint'), 'the certificate pin is shown');
+    assert.ok(!(await page.isVisible('#node-config-input-hostFingerprint')), 'the host key pin is hidden');
+    assert.ok(!(await page.isVisible('#node-config-input-privateKey')), 'no private key for FTPS');
+    assert.equal(await page.inputValue('#node-config-input-port'), '21');
+    await page.selectOption('#node-config-input-ftpTls', 'implicit');
+    assert.equal(await page.inputValue('#node-config-input-port'), '990');
+    assert.ok(!(await page.isVisible('#esr-sftp-server-plain-warning')));
+    await page.selectOption('#node-config-input-ftpTls', 'none');
+    assert.ok(await page.isVisible('#esr-sftp-server-plain-warning'), 'plain FTP is shown as insecure');
+    await page.selectOption('#node-config-input-ftpTls', 'explicit');
+    await page.fill('#node-config-input-host', 'ftps.example.nhs.uk');
+    await page.fill('#node-config-input-username', 'trust456');
+    await page.fill('#node-config-input-certFingerprint', 'AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99');
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'detached', timeout: 10_000 });
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached', timeout: 10_000 });
+    const saved = await page.evaluate(() => {
+      const RED = (globalThis as any).RED;
+      let found: Record<string, unknown> | undefined;
+      RED.nodes.eachConfig((n: Record<string, unknown>) => {
+        if (n.type === 'esr-sftp-server' && n.host === 'ftps.example.nhs.uk') found = { protocol: n.protocol, ftpTls: n.ftpTls, port: n.port, allowPlainFtp: n.allowPlainFtp, valid: n.valid };
+      });
+      return found;
+    });
+    assert.deepEqual(saved, { protocol: 'ftps', ftpTls: 'explicit', port: '21', allowPlainFtp: false, valid: true });
+    assert.deepEqual(consoleErrors.slice(before), []);
+  });
+
   it('creates a Redis state configuration from esr-write\'s dialog; the URL and password go to credentials', async () => {
     const before = consoleErrors.length;
     await addNode('esr-write');
