@@ -5,6 +5,7 @@
  */
 import { describe, it, before, after, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -203,6 +204,28 @@ for (const { protocol, skip } of PROTOCOLS) {
         await badPath(t.rename('x', bad));
         await badPath(t.getBuffer(bad));
         await badPath(t.list(bad));
+      }
+    });
+
+    it('a full disk fails the upload with nothing left behind (a 1 MB tmpfs; needs mount rights)', async (t) => {
+      const f = folder();
+      const small = local(f, 'small');
+      fs.mkdirSync(small);
+      const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
+      if (mounted.status !== 0) return t.skip(`skipped: cannot mount a tmpfs here (${String(mounted.stderr).trim() || mounted.status})`);
+      try {
+        const tr = session();
+        for (const mode of ['temp-name', 'direct'] as const) {
+          await assert.rejects(tr.put(`${f}/small/TA_123_SEL_MN2708_00000009.DAT`, big, { mode }), (err: { code?: string }) => typeof err.code === 'string');
+          const until = Date.now() + 3000;
+          while (files(small).length && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+          assert.deepEqual(files(small), [], `${mode}: nothing left`);
+        }
+        await tr.put(`${f}/small/TA_123_SEL_MN2708_00000009.DAT`, 'fits');
+        assert.equal(fs.readFileSync(path.join(small, 'TA_123_SEL_MN2708_00000009.DAT'), 'utf8'), 'fits', 'the connection is usable afterwards');
+      } finally {
+        await Promise.all(open.splice(0).map((x) => x.close()));
+        spawnSync('umount', ['-l', small]);
       }
     });
 
