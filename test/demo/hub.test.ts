@@ -271,7 +271,7 @@ describe('the demo SFTP hub', () => {
       write('posix/old.DAT', 'old');
       const s = open();
       await s.list('.');
-      const sftp = (s as unknown as { sftp: SFTPWrapper & { _extensions: Record<string, string> } }).sftp;
+      const sftp = await s.withChannel('test', async (c) => c as SFTPWrapper & { _extensions: Record<string, string> });
       assert.equal(sftp._extensions['posix-rename@openssh.com'], '1');
       await raw(s, (ch, cb) => ch.ext_openssh_rename('posix/new.DAT', 'posix/old.DAT', cb));
       assert.deepEqual(names('posix'), ['old.DAT']);
