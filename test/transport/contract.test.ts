@@ -101,6 +101,38 @@ for (const { protocol, skip } of PROTOCOLS) {
       }
     });
 
+    it('a hub that takes any new file in In/ at once: the temporary folder mode lets it take only whole files', async () => {
+      const f = folder();
+      const inbox = local(f, 'In');
+      fs.mkdirSync(inbox);
+      fs.mkdirSync(local(f, 'taken'));
+      const taken: { name: string; size: number }[] = [];
+      const sweep = () => {
+        for (const nm of fs.readdirSync(inbox)) {
+          try {
+            const size = fs.statSync(path.join(inbox, nm)).size;
+            fs.renameSync(path.join(inbox, nm), local(f, 'taken', `${taken.length}-${nm}`));
+            taken.push({ name: nm, size });
+          } catch {
+            // gone meanwhile
+          }
+        }
+      };
+      const w = fs.watch(inbox, sweep);
+      const timer = setInterval(sweep, 1);
+      try {
+        const t = session();
+        await t.put(`${f}/In/TA_123_SEL_MN2708_00000001.DAT`, big, { mode: 'temp-folder', tempFolder: `${f}/upload` });
+        await t.put(`${f}/In/TA_123_SEL_MN2708_00000002.DAT`, big, { mode: 'temp-folder', tempFolder: `${f}/upload` });
+        await new Promise((r) => setTimeout(r, 100));
+        assert.deepEqual(taken, [1, 2].map((i) => ({ name: `TA_123_SEL_MN2708_0000000${i}.DAT`, size: big.length })), 'only whole files, each once');
+        assert.deepEqual(files(local(f, 'upload')), []);
+      } finally {
+        w.close();
+        clearInterval(timer);
+      }
+    });
+
     it('a done marker is put after the file it marks', async () => {
       const f = folder();
       const t = session();

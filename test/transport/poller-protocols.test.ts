@@ -120,7 +120,29 @@ for (const { protocol, skip } of PROTOCOLS) {
     });
   });
 
-  describe(`ledger claims on a read-only mailbox over ${protocol.toUpperCase()}`, { skip }, () => {
+  describe(`ledger claims on mailboxes that may not rename or write, over ${protocol.toUpperCase()}`, { skip }, () => {
+    it("renames refused, deletes allowed: 'delete' works as esr_api does; a failed file stays, marked, and is not taken again", async () => {
+      const hub = await startHub(protocol, { refuse: ['rename'] });
+      fs.mkdirSync(path.join(hub.root, 'Out'));
+      for (const seq of [5, 6]) fs.writeFileSync(path.join(hub.root, 'Out', name('20261120', seq)), 'x');
+      const t = hub.open();
+      try {
+        const p = new Poller(t, tempState(), { folder: 'Out', ledger: 'hub Out', owner: 'esr-api-like', stableMs: 0, claim: 'ledger', after: 'delete' });
+        const { files, errors } = await p.takeFiles();
+        assert.deepEqual(errors, []);
+        const [ok, bad] = files.map((f) => f.claim);
+        await p.complete(ok);
+        await p.fail(bad);
+        assert.deepEqual(fs.readdirSync(path.join(hub.root, 'Out')).filter((n) => n.endsWith('.DAT')), [name('20261120', 6)]);
+        assert.deepEqual((await p.takeFiles()).files, []);
+        fs.writeFileSync(path.join(hub.root, 'Out', name('20261120', 6)), 'corrected, and longer');
+        assert.deepEqual((await p.takeFiles()).files.map((f) => f.claim.name), [name('20261120', 6)]);
+      } finally {
+        await t.close();
+        await hub.stop();
+      }
+    });
+
     it("'leave' mode: each file delivered once, across a restart and two runtimes, and left where it was", async () => {
       const hub = await startHub(protocol, { readOnly: true });
       fs.mkdirSync(path.join(hub.root, 'Out'));
