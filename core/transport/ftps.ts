@@ -232,13 +232,6 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
     });
   }
 
-  getBuffer(p: string): Promise<Buffer> {
-    return this.get(p, async (stream) => {
-      const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(c as Buffer);
-      return Buffer.concat(chunks);
-    });
-  }
 
   async put(p: string, source: Buffer | string | Readable, options: PutOptions = {}): Promise<PutResult> {
     holdErrors(source);

@@ -99,6 +99,8 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
   protected abstract endConnection(conn: C): Promise<void>;
   /** Removes a file, never throwing and never waiting long; true when it is gone afterwards (or was never there). */
   protected abstract removeQuietly(conn: C, full: string): Promise<boolean>;
+  /** Streams a file to `consume` (see Transport.get). */
+  abstract get<T>(p: string, consume: (stream: Readable, size: number) => Promise<T>): Promise<T>;
   /** The protocol's own errors as a TransportError. */
   protected abstract toError(err: unknown, operation: string, path?: string): TransportError;
 
@@ -274,6 +276,15 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
   /** A path relative to the root as the server's path; throws RemotePathError for one that would leave the root. */
   resolve(p: string, what?: string): string {
     return resolveRemote(this.settings.root!, p, what);
+  }
+
+  /** The whole remote file in memory. */
+  getBuffer(p: string): Promise<Buffer> {
+    return this.get(p, async (stream) => {
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c as Buffer);
+      return Buffer.concat(chunks);
+    });
   }
 
   /** Emits a 'transferring' status at most every 250 ms. */

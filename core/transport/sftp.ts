@@ -173,14 +173,6 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
     });
   }
 
-  /** The whole remote file in memory. */
-  getBuffer(p: string): Promise<Buffer> {
-    return this.get(p, async (stream) => {
-      const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(c as Buffer);
-      return Buffer.concat(chunks);
-    });
-  }
 
   /**
    * Uploads a file (see UploadMode): by default atomically, writing `.<name>.<random>.part` in the target folder and

@@ -50,6 +50,7 @@ for (const { protocol, skip } of PROTOCOLS) {
       fresh();
       for (const [d, s] of [['20200602', 1632], ['20200602', 1631], ['20221231', 1791], ['20190101', 1]] as const) put(name(d, s));
       put('upload.DAT.part');
+      put('.hidden.DAT');
       const p = poller(session());
       const { files } = await p.takeFiles();
       assert.deepEqual(files.map((f) => f.claim.name), [name('20190101', 1), name('20200602', 1631), name('20200602', 1632), name('20221231', 1791)]);
@@ -58,6 +59,7 @@ for (const { protocol, skip } of PROTOCOLS) {
       assert.deepEqual((await p.takeFiles()).files, [], 'a claimed file is not taken twice');
       for (const f of files) await p.complete(f.claim);
       assert.deepEqual(list('archive'), files.map((f) => f.claim.name).sort());
+      assert.equal(await p.ledger(files[0].claim.name), undefined, 'an archived file needs no ledger entry');
     });
 
     it('a connection cut mid-download emits nothing; the file stays and the next poll takes it once', async () => {

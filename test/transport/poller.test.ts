@@ -1,6 +1,7 @@
 /**
  * Polling a remote folder against a real OpenSSH server: never lose a file, never process one twice.
- * Numbers refer to the failure list of the SFTP issue.
+ * Numbers refer to the failure list of the SFTP issue. The cases that run over both protocols (ESR order, a restart
+ * mid-batch, two runtimes, ledger claims on read-only and no-rename mailboxes) are in poller-protocols.test.ts.
  */
 import { describe, it, before, after, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -45,36 +46,6 @@ describe('polling a folder on a server that refuses renames', { skip: SSHD_SKIP 
 describe("'ledger' claims: mailboxes where the account may not rename or write", { skip: SSHD_SKIP }, () => {
   const put = (root: string, n: string) => fs.writeFileSync(path.join(root, 'Out', n), n);
 
-  it("a read-only folder in 'leave' mode: each file delivered once, also across a restart and two runtimes", async () => {
-    const sshd = await startSshd({ readOnly: true });
-    fs.mkdirSync(path.join(sshd.root, 'Out'));
-    for (const seq of [1, 2, 3, 4]) put(sshd.root, name('20261120', seq));
-    const sessions = [new SftpSession(sessionSettings(sshd)), new SftpSession(sessionSettings(sshd))];
-    const store = tempState(); // one state store shared by both runtimes
-    const options = { folder: 'Out', ledger: 'hub Out', stableMs: 0, claim: 'ledger' as const, after: 'leave' as const, maxPerPoll: 2 };
-    try {
-      const a = new Poller(sessions[0], store, { ...options, owner: 'runtime-a' });
-      const b = new Poller(sessions[1], store, { ...options, owner: 'runtime-b' });
-      const [fromA, fromB] = await Promise.all([a.takeFiles(), b.takeFiles()]);
-      const taken = [...fromA.files, ...fromB.files].map((f) => f.claim);
-      assert.deepEqual(taken.map((c) => c.name).sort(), [1, 2, 3, 4].map((n) => name('20261120', n)), 'each file taken by one runtime');
-      assert.deepEqual([...fromA.errors, ...fromB.errors], []);
-      // Runtime a confirms its files; runtime b "restarts" with its files in flight: they are delivered again.
-      for (const f of fromA.files) await a.complete(f.claim);
-      const restarted = new Poller(sessions[1], store, { ...options, owner: 'runtime-b' });
-      const again = (await restarted.takeFiles()).files.map((f) => f.claim);
-      assert.deepEqual(again.map((c) => [c.name, c.attempt]).sort(), fromB.files.map((f) => [f.claim.name, 2]).sort());
-      assert.deepEqual(again.map((c) => c.deliveryId).sort(), fromB.files.map((f) => f.claim.deliveryId).sort(), 'the same delivery ids');
-      for (const c of again) await restarted.complete(c);
-      assert.deepEqual((await a.takeFiles()).files, [], 'nothing is taken again');
-      assert.deepEqual((await restarted.takeFiles()).files, []);
-      assert.deepEqual(fs.readdirSync(path.join(sshd.root, 'Out')).sort(), [1, 2, 3, 4].map((n) => name('20261120', n)), 'left where they were');
-    } finally {
-      await Promise.all(sessions.map((x) => x.close()));
-      await sshd.stop();
-    }
-  });
-
   it('one file at a time across runtimes holds while a file is in flight', async () => {
     const sshd = await startSshd({ readOnly: true });
     fs.mkdirSync(path.join(sshd.root, 'Out'));
@@ -97,28 +68,6 @@ describe("'ledger' claims: mailboxes where the account may not rename or write",
     }
   });
 
-  it("renames refused, deletes allowed: 'delete' works as esr_api does; a failed file stays, marked, and is not taken again", async () => {
-    const sshd = await startSshd({ sftpFlags: ['-P', 'rename,posix-rename'] });
-    fs.mkdirSync(path.join(sshd.root, 'Out'));
-    for (const seq of [5, 6]) put(sshd.root, name('20261120', seq));
-    const s = new SftpSession(sessionSettings(sshd));
-    try {
-      const p = new Poller(s, tempState(), { folder: 'Out', ledger: 'hub Out', owner: 'esr-api-like', stableMs: 0, claim: 'ledger', after: 'delete' });
-      const { files, errors } = await p.takeFiles();
-      assert.deepEqual(errors, []);
-      const [ok, bad] = files.map((f) => f.claim);
-      await p.complete(ok);
-      await p.fail(bad); // the error folder cannot be reached by a rename: it stays where it is, marked failed
-      assert.deepEqual(fs.readdirSync(path.join(sshd.root, 'Out')).filter((n) => n.endsWith('.DAT')), [name('20261120', 6)]);
-      assert.deepEqual((await p.takeFiles()).files, []);
-      // A corrected file (another size) is a new file: taken again.
-      fs.writeFileSync(path.join(sshd.root, 'Out', name('20261120', 6)), 'corrected, and longer');
-      assert.deepEqual((await p.takeFiles()).files.map((f) => f.claim.name), [name('20261120', 6)]);
-    } finally {
-      await s.close();
-      await sshd.stop();
-    }
-  });
 });
 
 describe('polling a folder', { skip: SSHD_SKIP }, () => {
@@ -155,22 +104,6 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     folder = `Out${++folderNo}`;
     fs.mkdirSync(local(), { recursive: true });
   };
-
-  it('takes files in ESR order, claims them, and archives each once confirmed', async () => {
-    fresh();
-    for (const [d, s] of [['20200602', 1632], ['20200602', 1631], ['20221231', 1791], ['20190101', 1]] as const) put(name(d, s));
-    put('.hidden.DAT');
-    put('upload.DAT.part');
-    const p = poller(session());
-    const { files } = await p.takeFiles();
-    assert.deepEqual(files.map((f) => f.claim.name), [name('20190101', 1), name('20200602', 1631), name('20200602', 1632), name('20221231', 1791)]);
-    assert.equal(files[0].content.toString(), name('20190101', 1));
-    assert.deepEqual(list(), ['upload.DAT.part'], 'claimed files left the folder; files being written stay');
-    assert.deepEqual((await p.takeFiles()).files, [], 'a claimed file is not taken twice');
-    for (const f of files) await p.complete(f.claim);
-    assert.deepEqual(list('archive'), files.map((f) => f.claim.name).sort());
-    assert.equal(await p.ledger(files[0].claim.name), undefined, 'an archived file needs no ledger entry');
-  });
 
   it('one at a time: nothing more is claimed while a claim of a matching file waits, whoever made it', async () => {
     fresh();
@@ -247,30 +180,6 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     proxy.blackhole(false);
     assert.deepEqual((await p.takeFiles()).files, [], 'not handed out again');
     assert.deepEqual(list('archive'), [name('20261120', 3), name('20261120', 4)], 'the recorded confirmation was finished');
-  });
-
-  it('10. a restart mid-batch: each file processed exactly once', async () => {
-    fresh();
-    for (let i = 1; i <= 5; i++) put(name('20261120', i));
-    const store = tempState();
-    const processed = new Map<string, number>();
-    const handle = async (pp: Poller, claim: Claim) => {
-      processed.set(claim.name, (processed.get(claim.name) ?? 0) + 1);
-      await pp.complete(claim);
-    };
-    const before = poller(session(), store, { maxPerPoll: 5 });
-    const batch = (await before.takeFiles()).files;
-    assert.equal(batch.length, 5);
-    for (const f of batch.slice(0, 2)) await handle(before, f.claim);
-    // The runtime stops here: three claims are never settled. It comes back with the same owner and store.
-    Poller.forgetRecoveredOwners();
-    const after = poller(session(), store, { maxPerPoll: 5 });
-    const again = (await after.takeFiles()).files;
-    assert.deepEqual(again.map((f) => f.claim.name), batch.slice(2).map((f) => f.claim.name));
-    assert.ok(again.every((f) => f.claim.attempt === 2));
-    for (const f of again) await handle(after, f.claim);
-    assert.deepEqual([...processed.values()], [1, 1, 1, 1, 1]);
-    assert.deepEqual(list('archive').length, 5);
   });
 
   it('a claim never settled goes back after the timeout, and to the error folder after maxAttempts', async () => {
@@ -450,28 +359,4 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     assert.equal(second[0].claim.name, name('20261120', 200));
   });
 
-  it('16. two runtimes polling one folder: every file processed exactly once', async () => {
-    fresh();
-    const count = 40;
-    for (let i = 1; i <= count; i++) put(name('20261120', i));
-    const store = tempState(); // a shared context store
-    const a = poller(session(), store, { owner: 'runtime-a', maxPerPoll: 7 });
-    const b = poller(session(), store, { owner: 'runtime-b', maxPerPoll: 7 });
-    const processed = new Map<string, string[]>();
-    for (let round = 0; round < 20; round++) {
-      const results = await Promise.all([a, b].map(async (pp, i) => ({ pp, who: 'ab'[i], files: (await pp.takeFiles()).files })));
-      for (const { pp, who, files } of results) {
-        for (const f of files) {
-          processed.set(f.claim.name, [...(processed.get(f.claim.name) ?? []), who]);
-          await pp.complete(f.claim);
-        }
-      }
-      if (processed.size === count) break;
-    }
-    assert.equal(processed.size, count);
-    assert.ok([...processed.values()].every((by) => by.length === 1), 'no file processed twice');
-    const byA = [...processed.values()].filter((by) => by[0] === 'a').length;
-    assert.ok(byA > 0 && byA < count, `both runtimes took part (a took ${byA})`);
-    assert.equal(list('archive').length, count);
-  });
 });
