@@ -108,7 +108,7 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
           await client.useDefaultSettings();
         })(),
         s.connectTimeoutMs! + 1000,
-        () => this.error('connect', undefined, 'ETIMEDOUT', `no connection within ${s.connectTimeoutMs} ms`),
+        () => this.error('connect', undefined, 'ETIMEDOUT', `no connection within ${s.connectTimeoutMs} ms (check the port, and TLS: explicit or implicit)`),
       );
     } catch (err) {
       client.close();
@@ -426,6 +426,8 @@ export function toFtpError(err: unknown, operation: string, p: string | undefine
     else if (n >= 450 && /permission|denied|not permitted|not allowed|refused|forbidden|read-only/i.test(detail)) code = 'PERMISSION_DENIED';
     else if (n === 500 || n === 502 || n === 504) code = 'OP_UNSUPPORTED';
     else code = `FTP_${n}`;
+  } else if (e?.code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    return new TransportError(operation, p, 'TLS_MISMATCH', 'the server did not answer with TLS: check TLS (explicit or implicit) and the port', protocol);
   } else if (typeof e?.code === 'string') code = e.code;
   else if (/^Timeout/i.test(detail)) code = 'ETIMEDOUT';
   else if (/Client is closed|closed connection unexpectedly|FIN packet|transmission error|Socket closed|not connected/i.test(detail)) code = 'CONNECTION_LOST';

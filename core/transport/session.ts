@@ -26,7 +26,7 @@ export interface SessionSettings {
 }
 
 /** Codes after which connecting again cannot help (a wrong pin, key or password). */
-const NOT_RETRYABLE = new Set(['HOST_KEY_MISMATCH', 'HOST_KEY_NOT_PINNED', 'CERT_MISMATCH', 'CERT_NOT_TRUSTED', 'BAD_PIN', 'AUTH_FAILED', 'BAD_KEY', 'CLOSED', 'PLAIN_FTP_REFUSED']);
+const NOT_RETRYABLE = new Set(['HOST_KEY_MISMATCH', 'HOST_KEY_NOT_PINNED', 'CERT_MISMATCH', 'CERT_NOT_TRUSTED', 'BAD_PIN', 'AUTH_FAILED', 'BAD_KEY', 'CLOSED', 'PLAIN_FTP_REFUSED', 'TLS_MISMATCH']);
 /** Codes that mean the connection is gone: it is dropped, and the next operation reconnects. */
 const CONNECTION_LOST = new Set(['ETIMEDOUT', 'ECONNRESET', 'NO_CONNECTION', 'CONNECTION_LOST', 'EPIPE', 'ECONNREFUSED', 'ERR_GENERIC_CLIENT']);
 /** Codes that mean the connection was already gone when the operation ran (not a slow server). */

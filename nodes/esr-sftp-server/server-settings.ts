@@ -56,7 +56,9 @@ export function pinsOf(text: string | undefined, protocol: 'sftp' | 'ftps' = 'sf
 export function resolveEnv<T extends Record<string, unknown>>(values: T): T {
   const out: Record<string, unknown> = { ...values };
   for (const [k, v] of Object.entries(out)) {
-    if (typeof v === 'string') out[k] = v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => process.env[name] ?? '');
+    const resolve = (text: string) => text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => process.env[name] ?? '');
+    if (typeof v === 'string') out[k] = resolve(v);
+    else if (Array.isArray(v)) out[k] = v.map((item) => (typeof item === 'string' ? resolve(item) : item));
   }
   return out as T;
 }

@@ -96,7 +96,9 @@ describe('hub nodes over FTPS in Node-RED', { skip: FTPSD_SKIP || NODE_RED_SKIP 
     await helper.load([serverNode], onTab([server()]), credentials());
     const folder = fresh();
     fs.writeFileSync(local(folder, 'Out', 'GO_1.DAT'), 'x');
-    const ok = await helper.request().post('/esr-sftp-server/test').send({ ...dialog, certFingerprint: ftpsd.fingerprint256, folders: [`${folder}/Out`], tryWrites: true, credentials: stored });
+    process.env.ESR_TEST_FOLDER = folder; // folders named by ${ENV} are resolved as the runtime resolves them
+    const ok = await helper.request().post('/esr-sftp-server/test').send({ ...dialog, certFingerprint: ftpsd.fingerprint256, folders: ['${ESR_TEST_FOLDER}/Out'], tryWrites: true, credentials: stored });
+    delete process.env.ESR_TEST_FOLDER;
     assert.equal(ok.body.ok, true, JSON.stringify(ok.body));
     assert.equal(ok.body.protocol, 'ftps');
     assert.deepEqual(ok.body.access.map((a: { folder: string }) => a.folder), ['.', `${folder}/Out`]);

@@ -219,6 +219,13 @@ for (const { protocol, skip } of PROTOCOLS) {
       await session({ [PIN]: `${hub.otherPin}\n${hub.pin}` }).list('.'); // a hub rotating its key or certificate
     });
 
+    if (protocol === 'ftps') it('implicit TLS against an explicit server says which setting to check, at once', async () => {
+      const started = Date.now();
+      const err = await rejectsWith(session({ tls: 'implicit' }).list('.'), 'TLS_MISMATCH');
+      assert.match(err.message, /explicit or implicit/);
+      assert.ok(Date.now() - started < 1500, 'not retried');
+    });
+
     it('a wrong password is AUTH_FAILED, not retried, and never in the message', async () => {
       const t = session(protocol === 'ftps' ? { password: 'wrong-password-123' } : { privateKey: undefined, password: 'wrong-password-123' });
       const started = Date.now();
