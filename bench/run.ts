@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fullFileRecords, SyntheticTrust, writeGoFile } from '../core/synthetic';
 import { benchSftp } from './sftp';
+import { benchFtps } from './ftps';
 import { benchState } from './state';
 
 const DATA = path.join(__dirname, '..', '..', 'bench', '.data');
@@ -55,6 +56,7 @@ async function main(): Promise<void> {
   print('go_read_mb_per_s', size / MB / (ours / 1000), 'MB/s');
   print('go_read_peak_rss_mb', rss / 1024, 'MB');
   await benchSftp(DATA, print);
+  await benchFtps(DATA, print);
   await benchState(print);
   if (process.env.BENCH_1GB) {
     const big = await ensureFile('go-trust-1gb.DAT', 1024 * MB);
