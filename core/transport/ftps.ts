@@ -20,7 +20,6 @@ import { TransportError, type Protocol } from './errors';
 import { globToRegExp } from './glob';
 import { PinError } from './host-key';
 import { probeFolder } from './probe';
-import { checkName, checkRelative } from './remote-path';
 import { holdErrors, Session, usable, withTimeout, type SessionSettings } from './session';
 import type { FolderAccess, IfExists, PutOptions, PutResult, RemoteEntry, Transport } from './transport';
 
@@ -232,16 +231,9 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
     });
   }
 
-
   async put(p: string, source: Buffer | string | Readable, options: PutOptions = {}): Promise<PutResult> {
     holdErrors(source);
-    const ifExists = options.ifExists ?? 'fail';
-    const dir = path.posix.dirname(p);
-    const name = checkName(path.posix.basename(p));
-    if (options.doneMarker !== undefined) checkName(name + options.doneMarker, 'done marker');
-    const target = this.resolve(p);
-    const mode = options.mode ?? 'temp-name';
-    const tempDir = mode === 'temp-folder' ? checkRelative(options.tempFolder || '.esr-upload', 'temporary folder') : dir;
+    const { ifExists, dir, name, target, mode, tempDir } = this.putPlan(p, options);
     const skip = (rel: string): PutResult => {
       if (source instanceof Readable) source.resume();
       return { path: rel, bytes: 0, skipped: true };

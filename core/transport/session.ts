@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import { TransportError, type Protocol } from './errors';
-import { resolveRemote } from './remote-path';
-import type { SessionStatus } from './transport';
+import * as path from 'node:path';
+import { checkName, checkRelative, resolveRemote } from './remote-path';
+import type { IfExists, PutOptions, SessionStatus, UploadMode } from './transport';
 
 export interface SessionSettings {
   host: string;
@@ -276,6 +277,19 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
   /** A path relative to the root as the server's path; throws RemotePathError for one that would leave the root. */
   resolve(p: string, what?: string): string {
     return resolveRemote(this.settings.root!, p, what);
+  }
+
+  /**
+   * What a put asks for, checked before it is queued: the target's folder and name (a plain name, and so its done
+   * marker), the exists policy, the upload mode and, for 'temp-folder', the temporary folder. Throws RemotePathError.
+   */
+  protected putPlan(p: string, options: PutOptions): { ifExists: IfExists; dir: string; name: string; target: string; mode: UploadMode; tempDir: string } {
+    const dir = path.posix.dirname(p);
+    const name = checkName(path.posix.basename(p));
+    if (options.doneMarker !== undefined) checkName(name + options.doneMarker, 'done marker');
+    const mode = options.mode ?? 'temp-name';
+    const tempDir = mode === 'temp-folder' ? checkRelative(options.tempFolder || '.esr-upload', 'temporary folder') : dir;
+    return { ifExists: options.ifExists ?? 'fail', dir, name, target: this.resolve(p), mode, tempDir };
   }
 
   /** The whole remote file in memory. */

@@ -10,7 +10,6 @@ import SftpClient from 'ssh2-sftp-client';
 import type { SFTPWrapper, Stats } from 'ssh2';
 import { fingerprint, parsePins, PinError } from './host-key';
 import { TransportError, toSftpError } from './errors';
-import { checkName, checkRelative } from './remote-path';
 import { closeFile, openFile, SftpReadStream, SftpWriteStream } from './sftp-transfer';
 import { globToRegExp } from './glob';
 import { holdErrors, Session, usable, withTimeout, type SessionSettings } from './session';
@@ -181,14 +180,8 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
    */
   async put(p: string, source: Buffer | string | Readable, options: PutOptions = {}): Promise<PutResult> {
     holdErrors(source);
-    const ifExists = options.ifExists ?? 'fail';
-    const dir = path.posix.dirname(p);
-    const name = checkName(path.posix.basename(p));
-    if (options.doneMarker !== undefined) checkName(name + options.doneMarker, 'done marker');
-    const target = this.resolve(p);
-    const mode = options.mode ?? 'temp-name';
+    const { ifExists, dir, name, target, mode, tempDir } = this.putPlan(p, options);
     if (mode === 'direct') return this.putDirect(p, source, options);
-    const tempDir = mode === 'temp-folder' ? checkRelative(options.tempFolder || '.esr-upload', 'temporary folder') : dir;
     const temp = this.resolve(path.posix.join(tempDir, `.${name}.${randomBytes(4).toString('hex')}.part`));
     return this.run('put', target, async (conn, touch) => {
       const { sftp } = conn;
