@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort } from './sshd';
+import { freePort, waitForPort } from './sshd';
 
 export const PROFTPD = ['/usr/sbin/proftpd', '/usr/local/sbin/proftpd'].find((p) => fs.existsSync(p));
 /** The folder holding mod_tls.so (Debian puts it in proftpd-mod-crypto, not proftpd-core). */
@@ -170,20 +170,6 @@ async function freePortRange(count: number): Promise<[number, number]> {
   throw new Error('no free passive port range');
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`proftpd did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 function commandList(commands: readonly string[]): string {
   for (const c of commands) if (!/^[A-Za-z_]+$/.test(c)) throw new Error(`not an FTP command: ${JSON.stringify(c)}`);
   return commands.map((c) => c.toUpperCase()).join(' ');
@@ -279,7 +265,7 @@ export async function startFtpsd(options: FtpsdOptions = {}): Promise<TestFtpsd>
     const exited = new Promise<never>((_, reject) => c.once('exit', (code) => reject(new Error(`proftpd exited (${code}): ${stderr.slice(from)}`))));
     exited.catch(() => undefined);
     try {
-      await Promise.race([waitForPort(port, 10_000), exited]);
+      await Promise.race([waitForPort(port, 10_000, 'proftpd'), exited]);
     } catch (err) {
       killGroup(c.pid!, 'SIGKILL');
       running.delete(c.pid!);

@@ -66,7 +66,8 @@ function fingerprintOf(pubFile: string): string {
   return execFileSync('ssh-keygen', ['-lf', pubFile], { encoding: 'utf8' }).split(' ')[1];
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once something accepts connections on 127.0.0.1:`port`; throws naming `server` after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs: number, server = 'sshd'): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -75,8 +76,8 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > until) throw new Error(`sshd did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
+    if (Date.now() > until) throw new Error(`${server} did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
