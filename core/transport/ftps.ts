@@ -40,6 +40,9 @@ interface FtpConnection {
   client: Client;
 }
 
+/** The largest piece a download hands its consumer (see get). */
+const GET_CHUNK = 256 * 1024;
+
 /** Node's certificate verification codes, for the message that tells what to pin. */
 const CERT_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID/;
 
@@ -195,8 +198,23 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
       const found = await this.statIfAllowed(client, full, p);
       if (found === undefined) throw this.error('get', full, 'NO_SUCH_FILE', 'no such file');
       const size = found === 'refused' ? -1 : found.size;
-      const out = new PassThrough({ highWaterMark: 256 * 1024 });
+      const out = new PassThrough({ highWaterMark: GET_CHUNK });
       let received = 0;
+      // The data connection brings TLS records of at most 16 KiB: they reach `out` gathered into pieces of up to
+      // GET_CHUNK (what arrived by the end of this turn of the event loop, or GET_CHUNK), as SFTP's reads do.
+      // Fewer, larger pieces cost every consumer less per byte: a file write stream with its default 16 KiB
+      // high-water mark took the 16 KiB pieces at about half the speed.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      let flushQueued = false;
+      const flush = (): void => {
+        flushQueued = false;
+        if (!pendingBytes || out.destroyed || out.writableEnded) return;
+        const piece = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        out.write(piece);
+      };
       // basic-ftp ends its destination when the data connection ends, before the server says the transfer is
       // complete: `out` ends only after that answer and the size check.
       const sink = new Writable({
@@ -204,8 +222,20 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
           received += chunk.length;
           touch();
           this.progress('get', received);
-          if (out.write(chunk)) cb();
-          else out.once('drain', () => cb());
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= GET_CHUNK) flush();
+          else if (!flushQueued) {
+            flushQueued = true;
+            setImmediate(flush);
+          }
+          // Backpressure as before: while `out` holds more than its high-water mark, no more is taken.
+          if (out.writableNeedDrain) out.once('drain', () => cb());
+          else cb();
+        },
+        final: (cb) => {
+          flush();
+          cb();
         },
       });
       let finished = false;
@@ -216,7 +246,10 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
         finished = true;
       });
       download.then(
-        () => out.end(),
+        () => {
+          flush();
+          out.end();
+        },
         (err) => out.destroy(this.toError(err, 'get', full)),
       );
       try {
