@@ -27,7 +27,8 @@ export class StatusRouter {
 
   /**
    * A node's view of the connection: the same Transport, whose operations' progress reaches `listener` only, and
-   * the connection's states. `detach` stops the events (operations in flight still settle).
+   * the connection's states (the current one at once, when connected). `detach` stops the events (operations in
+   * flight still settle).
    */
   attach(listener: StatusListener): { session: Transport; detach: () => void } {
     this.listeners.add(listener);
@@ -39,6 +40,8 @@ export class StatusRouter {
         return (...args: unknown[]) => this.track(listener, () => (value as (...a: unknown[]) => Promise<unknown>).apply(target, args));
       },
     });
+    // A node deployed while the connection is up learns that now, not at the next change.
+    if (this.transport.connected) listener({ state: 'connected' });
     return { session, detach: () => this.listeners.delete(listener) };
   }
 
