@@ -139,7 +139,7 @@ describe('status per node in Node-RED', { skip: NODE_RED_SKIP }, () => {
     });
     const gets = (list: NodeStatus[] = []) => list.filter((s) => /^(get|put) /.test(s.text ?? '')).map((s) => s.text);
 
-    it('two pollers each show their own download; an upload node shows its put, never a get', async () => {
+    it('two pollers each show their own download; an upload node shows its put, never a get, and its own error only', async () => {
       const folder = fresh();
       fs.writeFileSync(local(folder, 'A', 'a.DAT'), Buffer.alloc(3000, 'a'));
       const flow: FlowNode[] = [
@@ -148,6 +148,7 @@ describe('status per node in Node-RED', { skip: NODE_RED_SKIP }, () => {
         poller('pb', `${folder}/B`, ['outB']),
         { id: 'up', type: 'esr-sftp-out', server: 'srv', operation: 'put', folder: `${folder}/Up`, folderType: 'str', filename: 'filename', filenameType: 'msg', ifExists: 'fail', mkdirs: true, wires: [['outUp']] },
         { id: 'outA', type: 'helper' }, { id: 'outB', type: 'helper' }, { id: 'outUp', type: 'helper' },
+        { id: 'catch', type: 'catch', scope: ['up'], uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper' },
         ...statusNodes,
       ];
       await helper.load([nodeFile('esr-sftp-server'), nodeFile('esr-sftp-in'), nodeFile('esr-sftp-out')], onTab(flow), credentials());
@@ -169,6 +170,17 @@ describe('status per node in Node-RED', { skip: NODE_RED_SKIP }, () => {
       assert.ok(gets(by.up).every((s) => s!.startsWith('put ')), JSON.stringify(by.up));
       assert.deepEqual(by.up.at(-1), { fill: 'green', shape: 'dot', text: 'put up.DAT' });
       assert.ok(by.pa.some((s) => s.text === 'connected') && by.up.some((s) => s.text === 'connected'), 'the connection state reaches every node');
+
+      // The upload node's own error is its own: red with the code, the pollers untouched; the next put clears it.
+      const caught = new Promise<Msg>((resolve) => (helper.getNode('caught') as HelperNode).once('input', resolve));
+      (helper.getNode('up') as RedNode).receive({ filename: 'up.DAT', payload: 'again' });
+      await caught;
+      await waitFor(() => by.up.at(-1)!.fill === 'red');
+      assert.deepEqual(by.up.at(-1), { fill: 'red', shape: 'ring', text: 'EEXIST' });
+      await sleep(400);
+      assert.ok(![...by.pa, ...by.pb].some((s) => s.fill === 'red'), 'not on the pollers');
+      (helper.getNode('up') as RedNode).receive({ filename: 'up2.DAT', payload: 'x' });
+      await waitFor(() => by.up.at(-1)!.text === 'put up2.DAT');
     });
 
     it('a poller with a wrong folder goes red with the code and stays red while others work, until the folder is there', async () => {
