@@ -6,6 +6,7 @@
  */
 import type { Node, NodeAPI } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
+import { OwnStatus } from '../shared/status';
 import { stateStoreFor } from '../shared/state';
 import { runtimeId } from '../shared/runtime-id';
 
@@ -22,6 +23,7 @@ export = function register(RED: NodeAPI): void {
   function EsrLease(this: Node, config: LeaseConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
+    const own = new OwnStatus(node);
     const holdMs = Math.max(1000, (Number(config.holdMin) || 60) * 60_000);
     const owner = `${runtimeId(RED)}`;
     node.on('input', (msg, send, done) => {
@@ -29,14 +31,14 @@ export = function register(RED: NodeAPI): void {
         if (!config.lease) throw new Error(t('errors.noLease'));
         const store = stateStoreFor(RED, config.state, t('errors.noState'));
         if (await store.lease(`job:${config.lease}`, owner, holdMs)) {
-          node.status({ fill: 'green', shape: 'dot', text: t('status.held') });
+          own.succeed({ fill: 'green', shape: 'dot', text: t('status.held') });
           send(msg);
-        } else node.status({ fill: 'grey', shape: 'ring', text: t('status.elsewhere') });
+        } else own.succeed({ fill: 'grey', shape: 'ring', text: t('status.elsewhere') });
       };
       work().then(
         () => done(),
         (err) => {
-          node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.failed') });
+          own.fail(err, t('status.failed'));
           done(err as Error);
         },
       );

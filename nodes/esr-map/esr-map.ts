@@ -6,6 +6,7 @@ import { compileMapping, type Mapper } from '../../core/mapping';
 import { mappingOptions, type MapConfig } from './map-options';
 import type { Node, NodeAPI } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
+import { OwnStatus } from '../shared/status';
 import { knownRecordType } from '../shared/record-type';
 
 export = function register(RED: NodeAPI): void {
@@ -13,6 +14,7 @@ export = function register(RED: NodeAPI): void {
   function EsrMap(this: Node, config: MapConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
+    const own = new OwnStatus(node); // per record: it reaches Node-RED at most a few times a second
     let mapper: Mapper | undefined;
     let setupError: Error | undefined;
     try {
@@ -56,6 +58,7 @@ export = function register(RED: NodeAPI): void {
           // The last message of a sequence goes on even when filtered out (empty), so that the sequence still ends.
           else if (typeof parts?.count === 'number') send({ ...msg, payload: null });
         } else throw new Error(t('errors.badPayload'));
+        own.succeed();
         done();
       } catch (err) {
         // Where: the file and the record's place in it (never a value).
@@ -66,6 +69,7 @@ export = function register(RED: NodeAPI): void {
           .join(', ');
         const e = err as Error;
         if (where && e.name === 'MappingError') e.message = `${where}: ${e.message}`;
+        if (mapper) own.fail(e, t('status.failed')); // red with the code until a record maps (rules invalid stays)
         done(e);
       }
     });

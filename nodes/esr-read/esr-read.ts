@@ -13,6 +13,7 @@ import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, pers
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { messagesFor } from '../shared/messages';
+import { OwnStatus } from '../shared/status';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -38,6 +39,7 @@ export = function register(RED: NodeAPI): void {
   function EsrRead(this: Node, config: ReadConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
+    const own = new OwnStatus(node);
     let layout: CompiledLayout | undefined;
     let setupError: Error | undefined;
     try {
@@ -52,7 +54,7 @@ export = function register(RED: NodeAPI): void {
       run(msg, send).then(
         () => done(),
         (err) => {
-          node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.failed') });
+          own.fail(err, t('status.failed')); // red with the code until a file is read
           done(err);
         },
       );
@@ -153,7 +155,7 @@ export = function register(RED: NodeAPI): void {
         const text = size
           ? t('status.progressPercent', { count: records, percent: Math.min(100, Math.floor((reader.bytesRead / size) * 100)) })
           : t('status.progress', { count: records });
-        node.status({ fill: 'blue', shape: 'dot', text });
+        own.show({ fill: 'blue', shape: 'dot', text });
       };
       const mode = config.mode || 'record';
       // Person mode: a person with a rejected row (e.g. a bad date of birth on PRA) is incomplete, so the whole
@@ -240,8 +242,10 @@ export = function register(RED: NodeAPI): void {
       const { payload: _p, parts: _parts, ...original } = msg;
       if (!sound) delete original.esrClaim;
       send([null, null, { ...original, payload: summary, topic: 'summary', filename: fileName ?? summary.file.name, esr: facts() }]);
-      node.status({ fill: !sound ? 'red' : summary.errorCount ? 'yellow' : 'green', shape: 'dot', text: summary.errorCount ? t('status.doneWithErrors', { count: records, errors: summary.errorCount }) : t('status.done', { count: records }) });
-      if (!sound) {
+      if (sound) {
+        const text = summary.errorCount ? t('status.doneWithErrors', { records: t('status.done', { count: records }), errors: t('status.errorCount', { count: summary.errorCount }) }) : t('status.done', { count: records });
+        own.succeed({ fill: summary.errorCount ? 'yellow' : 'green', shape: 'dot', text });
+      } else {
         const more = summary.fileErrorCount - 1;
         const err = new Error(more > 0 ? t('errors.fileFailedMore', { message: fileErrors[0].message, more }) : t('errors.fileFailed', { message: fileErrors[0].message }));
         Object.assign(err, { code: fileErrors[0].code, problems: problemsOut(fileErrors.slice(0, 20)) });

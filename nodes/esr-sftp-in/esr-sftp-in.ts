@@ -5,10 +5,10 @@
  */
 import * as path from 'node:path';
 import { finished } from 'node:stream/promises';
-import { checkName, checkRelative, type Transport } from '../../core/transport';
+import { checkName, checkRelative } from '../../core/transport';
 import { Poller, type AfterAction, type Claim, type ClaimTicket as PollerTicket } from '../../core/poller';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
-import { showSessionStatus } from '../shared/status';
+import { errorCode, OwnStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';
 import { esrNameFacts } from '../shared/esr-name';
 import { stateStoreFor } from '../shared/state';
@@ -65,8 +65,9 @@ export = function register(RED: NodeAPI): void {
       node.on('input', (_msg, _send, done) => done(new Error(t('errors.noServer'))));
       return;
     }
-    const session: Transport = server.session();
-    const unsubscribe = server.onStatus((s) => showSessionStatus(node, s, connection));
+    // Its own status: the connection's states, its own transfers and its own errors (see OwnStatus).
+    const own = new OwnStatus(node);
+    const { session, detach: unsubscribe } = server.attach((s) => own.session(s, connection));
     // The polled folder is fixed at deploy: a string or an environment variable.
     const pollFolder = () => {
       const f = config.folderType === 'env' ? String(RED.util.evaluateNodeProperty(config.folder, 'env', node, {}) ?? '') : config.folder;
@@ -89,16 +90,19 @@ export = function register(RED: NodeAPI): void {
     });
 
     // A poll cut short by a redeploy (its connection closes) is not an error: its claims are recovered at the next start.
+    // Poll errors stay red until a poll goes through without one.
     const report = (err: unknown, msg: NodeMessage) => {
       if (closing) return;
-      node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.error') });
+      own.fail(err, t('status.error'), 'poll');
       node.error(err, msg);
     };
 
-    const pollOnce = async (): Promise<void> => {
-      if (!poller) return;
+    /** One poll; true when it went through without an error. */
+    const pollOnce = async (): Promise<boolean> => {
+      if (!poller) return false;
       if (config.output === 'stream') {
         const { claims, errors } = await poller.poll();
+        let clean = errors.length === 0;
         for (const error of errors) report(error, { topic: 'esr-sftp-in' });
         for (const claim of claims) {
           try {
@@ -111,14 +115,16 @@ export = function register(RED: NodeAPI): void {
           } catch (err) {
             await poller.release(claim).catch(() => undefined);
             report(err, { topic: 'esr-sftp-in', filename: claim.name });
+            clean = false;
           }
         }
-        return;
+        return clean;
       }
       const { files, errors } = await poller.takeFiles();
       for (const { claim, content } of files) node.send(messageFor(claim, content));
       // Errors go to Catch nodes with a message that has no claim: wired back, it is ignored (no loop).
       for (const { claim, error } of errors) report(error, { topic: 'esr-sftp-in', filename: claim?.name });
+      return errors.length === 0;
     };
 
     const schedule = () => {
@@ -128,7 +134,12 @@ export = function register(RED: NodeAPI): void {
     const tick = () => {
       if (polling || closing) return;
       polling = pollOnce()
-        .catch((err) => report(err, { topic: 'esr-sftp-in' }))
+        .then(
+          (clean) => {
+            if (clean && !closing) own.succeed(undefined, 'poll');
+          },
+          (err) => report(err, { topic: 'esr-sftp-in' }),
+        )
         .finally(() => {
           polling = undefined;
           schedule();
@@ -172,13 +183,19 @@ export = function register(RED: NodeAPI): void {
           if (ticket && ticket.node === node.id && poller) {
             // The confirm step: the message came back. With msg.error (from a Catch node) the file failed.
             try {
-              if (msg.error) await poller.fail(ticket);
-              else await poller.complete(ticket);
-              node.status({ fill: msg.error ? 'red' : 'green', shape: 'dot', text: t(msg.error ? 'status.failed' : 'status.done', { file: ticket.name }) });
+              if (msg.error) {
+                await poller.fail(ticket);
+                // Red until a file goes through: the file's name and the code of its error (never its message).
+                const code = errorCode(msg.error);
+                own.fail(msg.error, '', 'file', code ? t('status.failedCode', { file: ticket.name, code }) : t('status.failed', { file: ticket.name }));
+              } else {
+                await poller.complete(ticket);
+                own.succeed({ fill: 'green', shape: 'dot', text: t('status.done', { file: ticket.name }) }, 'file');
+              }
             } catch (err) {
               // Not done(err): a Catch wired back would turn a recorded confirmation into a failure. The settlement is
               // in the ledger (or the claim times out) and the next poll finishes it.
-              node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.confirmFailed') });
+              own.fail(err, t('status.confirmFailed'), 'file');
               node.error(err);
             }
             return;
@@ -211,7 +228,16 @@ export = function register(RED: NodeAPI): void {
           send({ ...msg, payload: content, filename: path.posix.basename(remote), esr: esrNameFacts(path.posix.basename(remote)), sftp: { path: remote, size: content.length } });
         }
       };
-      work().then(() => done(), (err) => done(err));
+      work().then(
+        () => {
+          own.succeed(undefined, 'input');
+          done();
+        },
+        (err) => {
+          own.fail(err, t('status.error'), 'input');
+          done(err);
+        },
+      );
     });
 
     node.on('close', (_removed, done) => {

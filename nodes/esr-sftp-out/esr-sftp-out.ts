@@ -3,9 +3,9 @@
  * Paths and names may come from the message; the connection is the config node's.
  */
 import * as path from 'node:path';
-import { checkName, checkRelative, type IfExists, type Transport, type UploadMode } from '../../core/transport';
+import { checkName, checkRelative, type IfExists, type UploadMode } from '../../core/transport';
 import { evaluate, isReadable, type Node, type NodeAPI } from '../shared/node-red';
-import { showSessionStatus } from '../shared/status';
+import { OwnStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';
 import type { ServerNode } from '../esr-sftp-server/server-settings';
 
@@ -40,8 +40,9 @@ export = function register(RED: NodeAPI): void {
       node.on('input', (_msg, _send, done) => done(new Error(t('errors.noServer'))));
       return;
     }
-    const session: Transport = server.session();
-    const unsubscribe = server.onStatus((s) => showSessionStatus(node, s, connection));
+    // Its own status: the connection's states, its own transfers and its own errors (see OwnStatus).
+    const own = new OwnStatus(node);
+    const { session, detach: unsubscribe } = server.attach((s) => own.session(s, connection));
 
     node.on('input', (msg, send, done) => {
       const work = async () => {
@@ -66,7 +67,7 @@ export = function register(RED: NodeAPI): void {
             tempFolder: config.tempFolder || undefined,
             doneMarker: config.doneMarker || undefined,
           });
-          node.status({ fill: 'green', shape: 'dot', text: t(result.skipped ? 'status.skipped' : 'status.put', { file: path.posix.basename(result.path) }) });
+          own.succeed({ fill: 'green', shape: 'dot', text: t(result.skipped ? 'status.skipped' : 'status.put', { file: path.posix.basename(result.path) }) });
           send({ ...msg, filename: path.posix.basename(result.path), sftp: { operation: 'put', ...result } });
         } else if (op === 'move') {
           if (config.ifExists === 'skip' || config.ifExists === 'suffix') throw new Error(t('errors.moveIfExists'));
@@ -85,7 +86,16 @@ export = function register(RED: NodeAPI): void {
           send({ ...msg, sftp: { operation: 'mkdir', path: folder } });
         }
       };
-      work().then(() => done(), (err) => done(err));
+      work().then(
+        () => {
+          own.succeed(); // a failed put stays red until one goes through
+          done();
+        },
+        (err) => {
+          own.fail(err, t('status.failed'));
+          done(err);
+        },
+      );
     });
 
     node.on('close', (_removed, done) => {

@@ -2,9 +2,10 @@
  * esr-sftp-server: the connection to an ESR hub over SFTP or FTPS. Secrets live only in Node-RED credentials;
  * the host key or certificate is pinned by fingerprint. One transport per config node, closed on redeploy.
  */
-import { openTransport, type SessionStatus, type Transport } from '../../core/transport';
+import { openTransport, type Transport } from '../../core/transport';
 import type { NodeAPI } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
+import { StatusRouter } from './status-routing';
 import { resolveEnv, settingsFrom, targetOf, testConnection, type ServerConfig, type ServerNode } from './server-settings';
 
 export = function register(RED: NodeAPI): void {
@@ -14,22 +15,23 @@ export = function register(RED: NodeAPI): void {
     const settings = settingsFrom(config, node.credentials);
     node.target = targetOf(settings);
     let session: Transport | undefined;
-    const listeners = new Set<(s: SessionStatus) => void>();
+    let router: StatusRouter | undefined;
     node.session = () => {
       if (!session) {
         session = openTransport(settings);
-        session.on('status', (s: SessionStatus) => listeners.forEach((l) => l(s)));
+        router = new StatusRouter(session);
       }
       return session;
     };
-    node.onStatus = (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
+    node.attach = (listener) => {
+      node.session();
+      return router!.attach(listener);
     };
     node.on('close', (_removed, done) => {
       const s = session;
       session = undefined;
-      listeners.clear();
+      router?.clear();
+      router = undefined;
       (s ? s.close() : Promise.resolve()).then(done, done);
     });
   }

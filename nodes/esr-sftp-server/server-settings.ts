@@ -36,8 +36,11 @@ export interface ServerTarget {
 export interface ServerNode extends Node {
   target: ServerTarget;
   session(): Transport;
-  /** Calls `listener` with each status change of the connection; returns the unsubscribe function. */
-  onStatus(listener: (status: SessionStatus) => void): () => void;
+  /**
+   * A node's view of the connection: `listener` gets the connection's states and the progress of this view's own
+   * operations only (see StatusRouter); `detach` stops them.
+   */
+  attach(listener: (status: SessionStatus) => void): { session: Transport; detach: () => void };
 }
 
 /** The pins as one comparable string (sorted, normalised); '' when none or unusable. */

@@ -9,6 +9,7 @@ import { fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { nextSequence } from '../shared/sequence';
 import { defaultStore, stateStoreFor } from '../shared/state';
 import { messagesFor } from '../shared/messages';
+import { OwnStatus } from '../shared/status';
 
 interface WriteConfig extends LayoutConfig {
   name?: string;
@@ -48,6 +49,7 @@ export = function register(RED: NodeAPI): void {
   function EsrWrite(this: Node, config: WriteConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
+    const own = new OwnStatus(node);
     let layout: CompiledLayout | undefined;
     try {
       layout = fixedLayout(config, t);
@@ -110,7 +112,7 @@ export = function register(RED: NodeAPI): void {
         send([null, { payload: r.record, topic: recordType ?? 'rejected', recordNumber, problems: [{ recordNumber, recordType, field, code, message }] }]);
       }
       const { parts: _p, complete: _c, ...rest } = msg;
-      node.status({ fill: 'green', shape: 'dot', text: t('status.written', { file: fileName ?? layout.id, count: file.records.length - result.rejected.length }) });
+      own.succeed({ fill: 'green', shape: 'dot', text: t('status.written', { file: fileName ?? layout.id, count: file.records.length - result.rejected.length }) });
       send([{ ...rest, payload: result.bytes, filename: fileName, esr: { layout: layout.id, vpd, sequence, records: result.counts, rejected: result.rejected.length } }, null]);
     }
 
@@ -147,7 +149,7 @@ export = function register(RED: NodeAPI): void {
         const parts = msg.parts as { id?: string; count?: number } | undefined;
         open.delete(parts?.id ?? '_open'); // a failed file is dropped whole, never produced half-valid
         if (parts?.id && typeof parts.count !== 'number') failed.add(parts.id);
-        node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code ?? t('status.failed') });
+        own.fail(err, t('status.failed')); // red with the code until a file is written
         done(err);
       });
     });

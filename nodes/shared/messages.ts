@@ -22,15 +22,31 @@ function englishCatalogue(nodeType: string): unknown {
   return english.get(nodeType);
 }
 
-/** The en-US text of `<nodeType>.<key>`, with `__name__` placeholders filled in; undefined when the key is missing. */
+const englishPlural = new Intl.PluralRules('en-US');
+
+/**
+ * The en-US text of `<nodeType>.<key>`, with `__name__` placeholders filled in; undefined when the key is missing.
+ * A count is said as i18next says it: `<key>_one` / `<key>_other` by `params.count` (`_other` without a count).
+ */
 export function englishText(nodeType: string, key: string, params: Params = {}): string | undefined {
-  let at: unknown = englishCatalogue(nodeType);
-  for (const part of [nodeType, ...key.split('.')]) at = (at as Record<string, unknown> | undefined)?.[part];
+  const lookup = (k: string): unknown => {
+    let at: unknown = englishCatalogue(nodeType);
+    for (const part of [nodeType, ...k.split('.')]) at = (at as Record<string, unknown> | undefined)?.[part];
+    return at;
+  };
+  let at = lookup(key);
+  if (typeof at !== 'string') {
+    const count = typeof params.count === 'number' ? params.count : undefined;
+    at = (count !== undefined ? lookup(`${key}_${englishPlural.select(count)}`) : undefined) ?? lookup(`${key}_other`);
+  }
   if (typeof at !== 'string') return undefined;
   return at.replace(/__(\w+)__/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
 }
 
-/** The texts of one node's catalogue: t('status.records', { count: 3 }) looks up "<nodeType>.status.records". */
+/**
+ * The texts of one node's catalogue: t('status.records', { count: 3 }) looks up "<nodeType>.status.records"
+ * (or its plural forms, `status.records_one` / `status.records_other`, by the count: pass it as a number).
+ */
 export function messagesFor(RED: NodeAPI, nodeType: string): Messages {
   return (key, params) => {
     const full = `${nodeType}.${key}`;

@@ -22,7 +22,8 @@ it("uses Node-RED's i18n and the node's catalogue namespace, so a translated cat
   const t = messagesFor({ _: (k: string, p?: unknown) => i18n._(k, p) } as unknown as NodeAPI, 'esr-read');
   assert.equal(t('status.progress', { count: 7 }), '7 lines so far');
   // A key the translation lacks falls back to the en-US file, not to the bare key.
-  assert.equal(t('status.doneWithErrors', { count: 3, errors: 1 }), '3 records, 1 errors');
+  assert.equal(t('status.done', { count: 3 }), '3 records');
+  assert.equal(t('status.done', { count: 1 }), '1 record', 'a plural form (done_one) too');
   fs.rmSync(dir, { recursive: true });
 });
 
