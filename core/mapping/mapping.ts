@@ -124,6 +124,8 @@ function helperView(lookups: Map<string, LookupTable>, msg: unknown, spend: (n: 
         get: (_t, size) => {
           const n = Number(size);
           if (!Number.isInteger(n) || n < 0) return undefined;
+          // Checked when the mapping is built; kept here too, as no width may cost megabytes.
+          if (PADDING_HELPERS.has(name) && n > MAX_PAD) throw new MappingValueError(`${name}: pads to at most ${MAX_PAD} characters`);
           return () => (text: string, render: (t: string) => string) => apply(render(text), (v) => fn(v, n));
         },
       },
