@@ -86,6 +86,45 @@ describe('esr CLI', () => {
     assert.match(esr(['inspect', unknown]).err, /give --layout/);
   });
 
+  it('an unknown layout leads with what is wrong and a code, not with a path', () => {
+    const r = esr(['inspect', GOOD, '--layout', 'no-such-layout']);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^esr: unknown layout "no-such-layout" \[UNKNOWN_LAYOUT\]/);
+    assert.match(r.err, /go-gdw/);
+    const missing = esr(['inspect', GOOD, '--layout', path.join(dir, 'nowhere', 'trust.json')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /^esr: cannot read the layout file \(ENOENT\) \[LAYOUT_UNREADABLE\]: .*trust\.json/);
+    const broken = file('broken-layout.json', '{"id": 1}');
+    const invalid = esr(['inspect', GOOD, '--layout', broken]);
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.err, /^esr: the layout is not valid \[LAYOUT_INVALID\]: /);
+  });
+
+  it('--json: every error is a JSON object on stdout, with a code and the exit code as without --json', () => {
+    const cases: [string[], number, string][] = [
+      [['inspect', '--json'], 2, 'USAGE'],
+      [['inspect', GOOD, '--json', '--bogus'], 2, 'USAGE'],
+      [['frobnicate', '--json'], 2, 'USAGE'],
+      [['--json'], 2, 'USAGE'],
+      [['inspect', path.join(dir, 'missing.DAT'), '--json'], 2, 'ENOENT'],
+      [['inspect', GOOD, '--json', '--layout', 'no-such-layout'], 2, 'UNKNOWN_LAYOUT'],
+      [['inspect', file('notes2.txt', 'hello\n'), '--json'], 2, 'USAGE'],
+    ];
+    for (const [args, code, errorCode] of cases) {
+      const r = esr(args);
+      assert.equal(r.code, code, args.join(' '));
+      let j: { error?: { code?: string; message?: string } };
+      try {
+        j = JSON.parse(r.out);
+      } catch {
+        assert.fail(`${args.join(' ')}: not JSON: ${r.out}${r.err}`);
+      }
+      assert.equal(j.error?.code, errorCode, args.join(' '));
+      assert.equal(typeof j.error?.message, 'string');
+      assert.ok(!j.error!.message!.includes('Usage:'), 'no usage text inside JSON');
+    }
+  });
+
   it('to-json prints one record per line, header and trailer included', () => {
     const r = esr(['to-json', GOOD]);
     assert.equal(r.code, 0);

@@ -1,6 +1,7 @@
 /**
  * `esr`: the analyst's command line for ESR interface files.
  * Exit codes: 0 valid / done, 1 invalid input, 2 unreadable file or bad usage.
+ * Errors read `esr: <what is wrong> [CODE]…` on stderr; with --json, `{"error":{"code","message"}}` on stdout instead.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,7 +41,19 @@ A file is sound when it starts with its header, ends with its trailer (right cou
 the layout says; --fragment reads a file with no header as rows only, where the layout allows fragments.
 A layout is a built-in id (see "esr layouts") or the path of a trust layout file.`;
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+/** A layout given with --layout that cannot be used: UNKNOWN_LAYOUT, LAYOUT_UNREADABLE or LAYOUT_INVALID. */
+class LayoutChoiceError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
 
 interface Io {
   stdin: Readable;
@@ -77,11 +90,32 @@ function parseArgs(argv: string[]): Args {
 
 function layoutFor(args: Args, file?: string): CompiledLayout {
   const given = args.flags.layout;
-  if (typeof given === 'string') return loadLayout(given);
+  if (typeof given === 'string') return chosenLayout(given);
   if (!file) throw new UsageError('--layout is required');
   const detected = detectLayout(file, firstLineOf(file));
   if (!detected) throw new UsageError(`cannot tell the layout of ${path.basename(file)} from its name or header; give --layout`);
   return detected;
+}
+
+/** The layout --layout names, or a LayoutChoiceError that leads with what is wrong (the path comes last). */
+function chosenLayout(given: string): CompiledLayout {
+  const ids = builtInLayoutIds();
+  const looksLikeId = /^[a-z0-9-]+$/.test(given);
+  if (looksLikeId && !ids.includes(given) && !fs.existsSync(given)) {
+    throw new LayoutChoiceError(`unknown layout "${given}" [UNKNOWN_LAYOUT]: the built-in layouts are ${ids.join(', ')}; or give the path of a layout file`, 'UNKNOWN_LAYOUT');
+  }
+  try {
+    return loadLayout(given);
+  } catch (err) {
+    if (!(err instanceof LayoutError)) throw err;
+    const file = path.resolve(given);
+    if (!fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      const code = fs.existsSync(file) ? 'EISDIR' : 'ENOENT';
+      throw new LayoutChoiceError(`cannot read the layout file (${code}) [LAYOUT_UNREADABLE]: ${file}`, 'LAYOUT_UNREADABLE');
+    }
+    const detail = err.message.slice(`${err.source}: `.length);
+    throw new LayoutChoiceError(`the layout is not valid [LAYOUT_INVALID]: ${detail} (in ${err.source})`, 'LAYOUT_INVALID');
+  }
 }
 
 function checkReadable(file: string | undefined): string {
@@ -228,14 +262,22 @@ function layouts(io: Io): number {
   return 0;
 }
 
+/** The error as `{"error":{"code","message"}}` for --json (on stdout, where a program reading --json looks). */
+function jsonError(io: Io, code: string, message: string): void {
+  io.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
+}
+
 export async function main(argv: string[], io: Io = process): Promise<number> {
   // The reader of our output may go away (`esr inspect F | head`): that ends the output, not the program.
   io.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') io.stderr.write(`esr: cannot write output (${err.code ?? 'error'})\n`);
   });
+  // Known before the arguments are parsed, so that even a usage error answers in JSON.
+  const json = argv.includes('--json');
   try {
     const args = parseArgs(argv);
     const command = args.positional[0];
+    if (json && command === undefined && !args.flags.help) throw new UsageError('a command is required (see esr help)');
     if (args.flags.help || command === 'help' || command === undefined) {
       io.stdout.write(USAGE + '\n');
       return command === undefined && !args.flags.help ? 2 : 0;
@@ -256,20 +298,16 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (err instanceof UsageError) {
-      io.stderr.write(`esr: ${e.message}\n${USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof LayoutError) {
-      io.stderr.write(`esr: ${e.message}\n`);
-      return 2;
-    }
+    const fail = (code: string, message: string, exit: number, usage = false): number => {
+      if (json) jsonError(io, code, message);
+      else io.stderr.write(`esr: ${message}\n${usage ? USAGE + '\n' : ''}`);
+      return exit;
+    };
+    if (err instanceof UsageError) return fail('USAGE', `${e.message} [USAGE]`, 2, true);
+    if (err instanceof LayoutChoiceError) return fail(err.code, e.message, 2);
+    if (err instanceof LayoutError) return fail('LAYOUT_INVALID', `the layout is not valid [LAYOUT_INVALID]: ${e.message}`, 2);
     if (e.code === 'EPIPE') return 0; // the reader of our output went away (e.g. `| head`): not an error
-    if (e.code && e.syscall) {
-      io.stderr.write(`esr: cannot read ${e.path ?? 'input'} (${e.code})\n`);
-      return 2;
-    }
-    io.stderr.write(`esr: ${e.message}\n`);
-    return 1;
+    if (e.code && e.syscall) return fail(e.code, `cannot read ${e.path ?? 'input'} (${e.code})`, 2);
+    return fail(typeof e.code === 'string' ? e.code : 'ERROR', e.message, 1);
   }
 }

@@ -65,6 +65,9 @@ export const TEXT_HELPERS: Record<string, (s: string) => string> = {
   },
 };
 
+/** The widest a padding helper may pad to (characters): a width is a field's length, never megabytes. */
+export const MAX_PAD = 1000;
+
 /** Helpers with a number: {{#zeroPad.8}}..{{/zeroPad.8}}, {{#padLeft.10}}, {{#padRight.10}}, {{#truncate.35}}. */
 export const SIZED_HELPERS: Record<string, (s: string, n: number) => string> = {
   zeroPad: (s, n) => s.padStart(n, '0'),
@@ -73,9 +76,28 @@ export const SIZED_HELPERS: Record<string, (s: string, n: number) => string> = {
   truncate: (s, n) => s.slice(0, n),
 };
 
-/** A value that starts like a spreadsheet formula, and is not a plain number, gets a leading apostrophe. */
+/** The helpers whose number is a width they pad to (bounded by MAX_PAD). */
+export const PADDING_HELPERS = new Set(['zeroPad', 'padLeft', 'padRight']);
+
+/**
+ * What a spreadsheet skips before it looks for a formula: controls (NUL, LF …), format characters (BOM, zero-width
+ * space, soft hyphen …), every kind of space and line or paragraph separator, combining marks and other characters
+ * that draw nothing (Default_Ignorable_Code_Point, e.g. U+3164 Hangul filler).
+ */
+const INVISIBLE_RUN = /^[\p{Cc}\p{Cf}\p{Zs}\p{Zl}\p{Zp}\p{M}\p{Default_Ignorable_Code_Point}]+/u;
+/** Characters that start a formula, also as their full-width and small forms (U+FF1D ＝, U+FE62 ﹢ …) via NFKC. */
+const FORMULA_START = /^[=+\-@]/;
+
+/**
+ * A value that a spreadsheet could run as a formula gets a leading apostrophe; plain numbers stay exact.
+ * A formula is `= + - @` (or any form of them that NFKC folds to one, e.g. full-width `＝`), or a tab or CR (OWASP),
+ * at the start or after any run of invisible characters (see INVISIBLE_RUN).
+ */
 export function spreadsheetSafe(value: string): string {
-  if (!/^[=+\-@\t\r]/.test(value)) return value;
   if (/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(value)) return value; // numbers stay exact
-  return `'${value}`;
+  if (/^[\t\r]/.test(value)) return `'${value}`;
+  const rest = value.replace(INVISIBLE_RUN, '');
+  const first = rest.codePointAt(0);
+  if (first === undefined) return value;
+  return FORMULA_START.test(String.fromCodePoint(first).normalize('NFKC')) ? `'${value}` : value;
 }

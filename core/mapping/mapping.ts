@@ -3,10 +3,13 @@
  * records to a target system's fields, or a target system's rows to ESR records for the writer).
  * Templates are mustache rendered WITHOUT HTML escaping ("O'Brien & Sons" stays exactly that), with the helpers of
  * helpers.ts and lookup tables as sections. Everything is compiled and checked once, when the mapping is built.
+ * Each mapping renders with its own mustache writer, so that its parsed templates live and die with it (mustache's
+ * global cache would keep every template "Try it" was ever sent), and each map() may be given an output budget.
  */
 import Mustache from 'mustache';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { MappingValueError, SIZED_HELPERS, TEXT_HELPERS, spreadsheetSafe } from './helpers';
+import { MAX_PAD, MappingValueError, PADDING_HELPERS, SIZED_HELPERS, TEXT_HELPERS, spreadsheetSafe } from './helpers';
+import { decodeLookup, LookupDecodeError, type LookupEncoding } from './decode';
 
 export interface MappingRule {
   /** Output property; dots make nested objects ("address.postcode"). */
@@ -32,16 +35,66 @@ export interface MappingOptions {
   spreadsheetSafe?: boolean;
   /** Keep empty values as "" instead of leaving the property out. */
   keepEmpty?: boolean;
+  /**
+   * The most characters one map() may render (all rules and the condition together; a helper's output counts as
+   * well as what it was given, so nested helpers count more than once). Beyond it map() throws a MappingError with
+   * code OUTPUT_TOO_LARGE, as soon as the limit is passed. Unset: no limit.
+   */
+  maxOutputChars?: number;
 }
 
+/** A mapping that cannot be built or a record it cannot map. `code` when there is one (OUTPUT_TOO_LARGE, CSV_…). */
 export class MappingError extends Error {
   constructor(
     message: string,
     readonly rule?: number,
     readonly target?: string,
+    readonly code?: string,
   ) {
     super(message);
     this.name = 'MappingError';
+  }
+}
+
+/** Thrown inside a render when the output budget is spent; map() turns it into a MappingError naming the rule. */
+class OutputTooLarge extends Error {
+  constructor(readonly limit: number) {
+    super(`the rendered output is larger than ${limit} characters`);
+  }
+}
+
+/** A mustache writer that counts what it renders against a budget (see MappingOptions.maxOutputChars). */
+class BudgetWriter extends Mustache.Writer {
+  private left = Infinity;
+  private limit = Infinity;
+
+  /** Starts a new budget of `limit` characters (Infinity: none). */
+  budget(limit: number): void {
+    this.limit = limit;
+    this.left = limit;
+  }
+
+  /** Counts `n` characters of output; throws OutputTooLarge once the budget is spent. */
+  spend(n: number): void {
+    this.left -= n;
+    if (this.left < 0) throw new OutputTooLarge(this.limit);
+  }
+
+  private counted<T>(value: T): T {
+    if (value !== undefined && value !== null) this.spend(String(value).length);
+    return value;
+  }
+
+  override rawValue(token: string[]): string {
+    return this.counted(super.rawValue(token));
+  }
+
+  override escapedValue(token: string[], context: Mustache.Context, config?: Mustache.RenderOptions): string {
+    return this.counted(super.escapedValue(token, context, config as never));
+  }
+
+  override unescapedValue(token: string[], context: Mustache.Context): string {
+    return this.counted(super.unescapedValue(token, context));
   }
 }
 
@@ -54,10 +107,14 @@ const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 const HELPER_NAMES = [...Object.keys(TEXT_HELPERS), ...Object.keys(SIZED_HELPERS), 'lookup'];
 
 /** The helpers layer every template sees beneath the record: {{#upper}}, {{#lookup.name}}, {{msg.topic}} ... */
-function helperView(lookups: Map<string, LookupTable>, msg: unknown): Record<string, unknown> {
+function helperView(lookups: Map<string, LookupTable>, msg: unknown, spend: (n: number) => void): Record<string, unknown> {
   const view: Record<string, unknown> = { msg };
   // An empty value stays empty whatever the helper (zero-padding nothing must not invent 00000000).
-  const apply = (value: string, fn: (s: string) => string) => (value === '' ? '' : fn(value));
+  const apply = (value: string, fn: (s: string) => string) => {
+    const out = value === '' ? '' : fn(value);
+    spend(out.length);
+    return out;
+  };
   for (const [name, fn] of Object.entries(TEXT_HELPERS)) view[name] = () => (text: string, render: (t: string) => string) => apply(render(text), fn);
   for (const [name, fn] of Object.entries(SIZED_HELPERS)) {
     view[name] = new Proxy(
@@ -67,6 +124,8 @@ function helperView(lookups: Map<string, LookupTable>, msg: unknown): Record<str
         get: (_t, size) => {
           const n = Number(size);
           if (!Number.isInteger(n) || n < 0) return undefined;
+          // Checked when the mapping is built; kept here too, as no width may cost megabytes.
+          if (PADDING_HELPERS.has(name) && n > MAX_PAD) throw new MappingValueError(`${name}: pads to at most ${MAX_PAD} characters`);
           return () => (text: string, render: (t: string) => string) => apply(render(text), (v) => fn(v, n));
         },
       },
@@ -77,8 +136,11 @@ function helperView(lookups: Map<string, LookupTable>, msg: unknown): Record<str
     lookup[table.name] = () => (text: string, render: (t: string) => string) => {
       const key = render(text);
       if (key === '') return '';
-      if (Object.prototype.hasOwnProperty.call(table.entries, key)) return table.entries[key];
-      if (table.fallback !== undefined) return table.fallback;
+      const found = Object.prototype.hasOwnProperty.call(table.entries, key) ? table.entries[key] : table.fallback;
+      if (found !== undefined) {
+        spend(found.length);
+        return found;
+      }
       throw new MappingValueError(`lookup "${table.name}" has no entry for the value`);
     };
   }
@@ -105,6 +167,9 @@ function checkSections(tokens: Token[], lookups: Map<string, LookupTable>, where
         if (helper in SIZED_HELPERS && (size === undefined || !/^\d+$/.test(size))) {
           throw new MappingError(`${where}: {{#${helper}.N}} needs a number, e.g. {{#${helper}.8}}`);
         }
+        if (PADDING_HELPERS.has(helper) && Number(size) > MAX_PAD) {
+          throw new MappingError(`${where}: {{#${helper}.N}} pads to at most ${MAX_PAD} characters`);
+        }
       }
       if (token[4]) checkSections(token[4], lookups, where);
     }
@@ -126,7 +191,12 @@ export interface Mapper {
   map(record: Record<string, unknown>, msg?: unknown): Record<string, unknown> | undefined;
 }
 
+/**
+ * Builds a Mapper from `options`, checking every template, target and lookup now.
+ * Throws MappingError naming the rule (`rule`, `target`) or the condition.
+ */
 export function compileMapping(options: MappingOptions): Mapper {
+  const writer = new BudgetWriter();
   const lookups = new Map<string, LookupTable>();
   for (const t of options.lookups ?? []) {
     if (!t.name || !/^[A-Za-z0-9_-]+$/.test(t.name)) throw new MappingError(`lookup table name "${t.name}" must be letters, digits, _ or -`);
@@ -141,17 +211,22 @@ export function compileMapping(options: MappingOptions): Mapper {
     }
     let tokens: Token[];
     try {
-      tokens = Mustache.parse(rule.template ?? '') as unknown as Token[];
+      tokens = writer.parse(rule.template ?? '') as unknown as Token[];
     } catch (err) {
       throw new MappingError(`${where}: the template does not parse: ${(err as Error).message}`, i + 1, rule.target);
     }
-    checkSections(tokens, lookups, where);
+    try {
+      checkSections(tokens, lookups, where);
+    } catch (err) {
+      if (err instanceof MappingError) throw new MappingError(err.message, i + 1, rule.target);
+      throw err;
+    }
     return { ...rule, index: i + 1 };
   });
   let condition: string | undefined;
   if (options.condition?.trim()) {
     try {
-      checkSections(Mustache.parse(options.condition) as unknown as Token[], lookups, 'condition');
+      checkSections(writer.parse(options.condition) as unknown as Token[], lookups, 'condition');
     } catch (err) {
       if (err instanceof MappingError) throw err;
       throw new MappingError(`condition: the template does not parse: ${(err as Error).message}`);
@@ -163,11 +238,13 @@ export function compileMapping(options: MappingOptions): Mapper {
   return {
     map(record, msg) {
       if (types.size && !types.has(String(record.recordType))) return undefined;
-      const context = new Mustache.Context(record, new Mustache.Context(helperView(lookups, msg)));
+      writer.budget(options.maxOutputChars ?? Infinity);
+      const context = new Mustache.Context(record, new Mustache.Context(helperView(lookups, msg, (n) => writer.spend(n))));
       const render = (template: string, where: string, rule?: number, target?: string) => {
         try {
-          return Mustache.render(template, context as never, undefined, NO_ESCAPE);
+          return writer.render(template, context as never, undefined, NO_ESCAPE);
         } catch (err) {
+          if (err instanceof OutputTooLarge) throw new MappingError(`${where}: ${err.message}`, rule, target, 'OUTPUT_TOO_LARGE');
           throw new MappingError(`${where}: ${(err as Error).message}`, rule, target);
         }
       };
@@ -187,20 +264,65 @@ export function compileMapping(options: MappingOptions): Mapper {
   };
 }
 
-/** A lookup table from CSV text: first column the key, second the value; a header row is skipped when asked. */
-export function lookupFromCsv(name: string, csv: string, options: { header?: boolean; fallback?: string } = {}): LookupTable {
-  let rows: string[][];
+/** How a CSV lookup file is read. */
+export interface CsvLookupOptions {
+  /** The first row is a header, skipped. */
+  header?: boolean;
+  /** Used when a value has no entry. */
+  fallback?: string;
+  /** For bytes: how they are decoded (default UTF-8, strictly: bytes that are not UTF-8 are an error). */
+  encoding?: LookupEncoding;
+  /** The file's name or path, for errors. */
+  file?: string;
+}
+
+/**
+ * A lookup table from a CSV file's bytes (decoded as `options.encoding`) or text: first column the key, second the
+ * value; a header row is skipped when asked. Throws MappingError naming the table, the file and the line, with a code
+ * (LOOKUP_NOT_UTF8, csv-parse's CSV_… codes, LOOKUP_COLUMNS); never a value from the file.
+ */
+export function lookupFromCsv(name: string, csv: string | Uint8Array, options: CsvLookupOptions = {}): LookupTable {
+  const where = (line: number) => `lookup "${name}": ${options.file ? `${options.file} line ${line}` : `CSV line ${line}`}`;
+  let text: string;
   try {
-    rows = parseCsv(csv, { relax_column_count: true, skip_empty_lines: true, trim: true, bom: true }) as string[][];
+    text = typeof csv === 'string' ? csv : decodeLookup(csv, options.encoding);
   } catch (err) {
-    throw new MappingError(`lookup "${name}": the CSV does not parse (${(err as { code?: string }).code ?? 'error'})`);
+    if (err instanceof LookupDecodeError) throw new MappingError(`${where(err.line)}: ${err.message.replace(/^line \d+: /, '')}`, undefined, undefined, err.code);
+    throw err;
+  }
+  let rows: { record: string[]; info: { lines: number } }[];
+  let lastLine = 0;
+  try {
+    rows = parseCsv(text, {
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+      info: true,
+      on_record: (row: unknown, context: { lines: number }) => {
+        lastLine = context.lines;
+        return row;
+      },
+    } as never) as unknown as { record: string[]; info: { lines: number } }[];
+  } catch (err) {
+    const e = err as { code?: string; lines?: number };
+    // An unclosed quote is found at the end of the file: name the line the unfinished row starts on.
+    const line = e.code === 'CSV_QUOTE_NOT_CLOSED' ? firstNonEmptyLineAfter(text, lastLine) : (e.lines ?? lastLine + 1);
+    throw new MappingError(`${where(line)}: the CSV does not parse [${e.code ?? 'CSV_ERROR'}]`, undefined, undefined, e.code ?? 'CSV_ERROR');
   }
   const entries: Record<string, string> = {};
-  rows.slice(options.header ? 1 : 0).forEach((row, i) => {
-    if (row.length < 2) throw new MappingError(`lookup "${name}": CSV row ${i + 1 + (options.header ? 1 : 0)} needs two columns`);
-    entries[row[0]] = row[1];
+  rows.slice(options.header ? 1 : 0).forEach(({ record, info }) => {
+    if (record.length < 2) throw new MappingError(`${where(info.lines)}: needs two columns (key,value) [LOOKUP_COLUMNS]`, undefined, undefined, 'LOOKUP_COLUMNS');
+    entries[record[0]] = record[1];
   });
   return { name, entries, fallback: options.fallback };
+}
+
+/** The number (1-based) of the first non-blank line after line `after`. */
+function firstNonEmptyLineAfter(text: string, after: number): number {
+  const lines = text.split(/\r\n|\r|\n/);
+  for (let i = after; i < lines.length; i++) if (lines[i].trim() !== '') return i + 1;
+  return after + 1;
 }
 
 /** A lookup table from "key=value" lines (as typed in the editor). */

@@ -9,6 +9,9 @@ import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
 import { knownRecordType } from '../shared/record-type';
 
+/** The largest answer "Try it" gives (characters of JSON): a dialog shows a few records, not megabytes. */
+const TRY_MAX_CHARS = 1_000_000;
+
 export = function register(RED: NodeAPI): void {
   const t = messagesFor(RED, 'esr-map');
   function EsrMap(this: Node, config: MapConfig): void {
@@ -77,16 +80,25 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('esr-map', EsrMap as never);
 
-  // "Try it" in the edit dialog: renders the dialog's rules against a pasted sample record.
+  // "Try it" in the edit dialog: renders the dialog's rules against a pasted sample record. Its mapping (and the
+  // templates it parsed) is dropped after the answer, and the answer is bounded (TRY_MAX_CHARS).
   RED.httpAdmin.post('/esr-map/try', RED.auth.needsPermission('esr-map.write'), (req, res) => {
     try {
       const body = req.body as unknown as MapConfig & { sample?: unknown };
       const sample = typeof body.sample === 'string' ? JSON.parse(body.sample) : body.sample;
-      const mapper = compileMapping(mappingOptions(body, t));
+      const mapper = compileMapping({ ...mappingOptions(body, t), maxOutputChars: TRY_MAX_CHARS });
       const records = Array.isArray(sample) ? sample : [sample];
-      res.json({ ok: true, result: records.map((r) => mapper.map(r as Record<string, unknown>, { payload: r }) ?? null) });
+      let size = 0;
+      const result = records.map((r) => {
+        const out = mapper.map(r as Record<string, unknown>, { payload: r }) ?? null;
+        size += JSON.stringify(out).length;
+        if (size > TRY_MAX_CHARS) throw Object.assign(new Error(t('errors.tryTooLarge', { limit: TRY_MAX_CHARS })), { code: 'OUTPUT_TOO_LARGE' });
+        return out;
+      });
+      res.json({ ok: true, result });
     } catch (err) {
-      res.json({ ok: false, error: (err as Error).message });
+      const e = err as Error & { code?: string };
+      res.json({ ok: false, error: e.message, ...(e.code ? { code: e.code } : {}) });
     }
   });
 };

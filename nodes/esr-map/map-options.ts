@@ -1,6 +1,6 @@
 /** esr-map's configuration turned into mapping options (lookups loaded), shared by the node and "Try it". */
 import * as fs from 'node:fs';
-import { lookupFromCsv, lookupFromLines, type LookupTable, type MappingOptions } from '../../core/mapping';
+import { lookupEncoding, lookupFromCsv, lookupFromLines, type LookupTable, type MappingOptions } from '../../core/mapping';
 import type { Messages } from '../shared/messages';
 
 export interface LookupConfig {
@@ -9,6 +9,8 @@ export interface LookupConfig {
   entries?: string;
   file?: string;
   header?: boolean;
+  /** A CSV file's encoding: 'utf-8' (default), 'windows-1252' or 'iso-8859-1'. */
+  encoding?: string;
   fallback?: string;
 }
 
@@ -27,13 +29,15 @@ export function mappingOptions(config: MapConfig, t: Messages): MappingOptions {
     const fallback = l.fallback === undefined || l.fallback === '' ? undefined : l.fallback;
     if (l.source === 'csv') {
       if (!l.file) throw new Error(t('errors.lookupNoFile', { name: l.name }));
-      let text: string;
+      const encoding = lookupEncoding(l.encoding);
+      if (!encoding) throw new Error(t('errors.lookupEncoding', { name: l.name }));
+      let bytes: Buffer;
       try {
-        text = fs.readFileSync(l.file, 'utf8');
+        bytes = fs.readFileSync(l.file);
       } catch (err) {
         throw new Error(t('errors.lookupUnreadable', { name: l.name, file: l.file, code: String((err as NodeJS.ErrnoException).code) }));
       }
-      return lookupFromCsv(l.name, text, { header: l.header === true, fallback });
+      return lookupFromCsv(l.name, bytes, { header: l.header === true, fallback, encoding, file: l.file });
     }
     return lookupFromLines(l.name, l.entries ?? '', fallback);
   });

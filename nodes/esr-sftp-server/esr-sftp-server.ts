@@ -6,7 +6,7 @@ import { openTransport, type Transport } from '../../core/transport';
 import type { NodeAPI } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
 import { StatusRouter } from './status-routing';
-import { resolveEnv, settingsFrom, targetOf, testConnection, type ServerConfig, type ServerNode } from './server-settings';
+import { envNotSetError, resolveEnv, settingsFrom, targetOf, testConnection, UnavailableTransport, unsetEnvIn, type ServerConfig, type ServerNode } from './server-settings';
 
 export = function register(RED: NodeAPI): void {
   function EsrSftpServer(this: ServerNode, config: ServerConfig): void {
@@ -14,11 +14,12 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const settings = settingsFrom(config, node.credentials);
     node.target = targetOf(settings);
+    const unset = unsetEnvIn(config); // then every operation fails with "<NAME> is not set" [ENV_NOT_SET]
     let session: Transport | undefined;
     let router: StatusRouter | undefined;
     node.session = () => {
       if (!session) {
-        session = openTransport(settings);
+        session = unset ? new UnavailableTransport(envNotSetError(unset, targetOf(settings).protocol)) : openTransport(settings);
         router = new StatusRouter(session);
       }
       return session;
@@ -45,6 +46,12 @@ export = function register(RED: NodeAPI): void {
   RED.httpAdmin.post('/esr-sftp-server/test', RED.auth.needsPermission('esr-sftp-server.write'), (req, res) => {
     const { credentials: dialogCredentials, ...dialog } = req.body ?? {};
     const body = resolveEnv(dialog as Record<string, unknown>);
+    const unset = unsetEnvIn(body as unknown as ServerConfig);
+    if (unset) {
+      const e = envNotSetError(unset, targetOf(settingsFrom(body as unknown as ServerConfig)).protocol);
+      res.json({ ok: false, protocol: e.protocol, code: e.code, message: e.message });
+      return;
+    }
     const given = (dialogCredentials ?? {}) as Record<string, string>;
     // Stored secrets go only to the server the deployed node is configured for — the same protocol, host, port and
     // user, and the same pinned host keys or certificates — never to one typed in the dialog, nor past a changed pin.
