@@ -6,7 +6,8 @@
       select.empty();
       if (withAuto) select.append($('<option>').val('auto').text('Detect from the file name'));
       layouts.forEach(function (l) {
-        select.append($('<option>').val(l.id).text(l.id + ' — ' + l.title));
+        // Every layout is an ESR one: the title goes without the word, so that the choice shows whole.
+        select.append($('<option>').val(l.id).text(l.id + ' — ' + l.title.replace(/^ESR /, '')).attr('title', l.title));
       });
       select.append($('<option>').val('file').text('Trust layout file…'));
       select.val(value || (withAuto ? 'auto' : 'ta')).trigger('change');
