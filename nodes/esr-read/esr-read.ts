@@ -129,22 +129,29 @@ export = function register(RED: NodeAPI): void {
       reader.on('problem', (p: Problem) => {
         if (p.scope === 'file' && p.severity === 'error') unsound = true;
       });
+      const mode = config.mode || 'record';
+      const batchSize = Math.max(1, Number(config.batchSize) || 1000);
       let index = 0;
       let held: NodeMessage | undefined;
       let records = 0;
       let lastStatus = 0;
 
+      // Batches and the whole file are arrays: `type: 'array'` with a `len` over 1 makes a core join (automatic) put
+      // their records together into one array, as it does for a split array (len: the batch size or the file's record
+      // count, at least 2).
+      const arrayParts = (len: number) => (mode === 'batch' || mode === 'file' ? { type: 'array', len: Math.max(2, len) } : {});
       const out = async (payloadOut: unknown, topic: string) => {
         if (unsound) return;
-        if (held) {
-          const previous = held;
-          held = undefined; // sent: a read that breaks off during the wait must not send it again
+        // The new message is held before the previous one goes: a read that breaks off during the wait ends the
+        // sequence with it (never with an empty message), and never sends the previous one again.
+        const previous = held;
+        held = { payload: payloadOut, topic, filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++, ...arrayParts(mode === 'batch' ? batchSize : Array.isArray(payloadOut) ? payloadOut.length : 0) } };
+        // The claim travels with the records, so that the end of the flow (e.g. a join) can confirm the file.
+        if (msg.esrClaim !== undefined) held.esrClaim = msg.esrClaim;
+        if (previous) {
           send([previous, null, null]);
           await nextTurn(); // lets the message be delivered before the next: memory stays flat
         }
-        held = { payload: payloadOut, topic, filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++ } };
-        // The claim travels with the records, so that the end of the flow (e.g. a join) can confirm the file.
-        if (msg.esrClaim !== undefined) held.esrClaim = msg.esrClaim;
       };
       const progress = () => {
         const now = Date.now();
@@ -155,7 +162,6 @@ export = function register(RED: NodeAPI): void {
           : t('status.progress', { count: records });
         node.status({ fill: 'blue', shape: 'dot', text });
       };
-      const mode = config.mode || 'record';
       // Person mode: a person with a rejected row (e.g. a bad date of birth on PRA) is incomplete, so the whole
       // person goes to the rejected output instead of the records output. Rows are held here until their person.
       const rejectedPeople = new Map<string, Rejected[]>();
@@ -177,7 +183,6 @@ export = function register(RED: NodeAPI): void {
         else rejectedPeople.set(personId, [r]);
       });
 
-      const batchSize = Math.max(1, Number(config.batchSize) || 1000);
       let batch: EsrRecord[] = [];
       const all: EsrRecord[] = [];
 
@@ -214,11 +219,8 @@ export = function register(RED: NodeAPI): void {
       } catch (err) {
         // The read broke off (e.g. a download failed): end the sequence with msg.reset, so that nothing downstream
         // holds on to it or completes it.
-        if (index > 0) {
-          // The last message if it is still held, else an empty one after those already sent.
-          const end = held ?? { payload: null, topic: 'reset', filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++ } };
-          send([{ ...end, parts: { ...(end.parts as object), count: index }, reset: true }, null, null]);
-        }
+        // The last message is always held back until here (never an empty one to end the sequence with).
+        if (held) send([{ ...held, parts: { ...(held.parts as object), count: index }, reset: true }, null, null]);
         throw err;
       }
       // The reader has finished: its summary is final. People all of whose rows were rejected go out now.
