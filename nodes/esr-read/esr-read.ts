@@ -13,6 +13,7 @@ import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, pers
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { messagesFor } from '../shared/messages';
+import { confinedPath, localBase } from '../shared/local-path';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -38,6 +39,7 @@ export = function register(RED: NodeAPI): void {
   function EsrRead(this: Node, config: ReadConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
+    const base = localBase(RED); // where "file path" input may read
     let layout: CompiledLayout | undefined;
     let setupError: Error | undefined;
     try {
@@ -77,12 +79,15 @@ export = function register(RED: NodeAPI): void {
       const payload = msg.payload;
       if (config.input === 'path') {
         if (typeof payload !== 'string' || !payload) throw new Error(t('errors.notAPath'));
-        size = (await fs.promises.stat(payload)).size; // a missing file fails here, before any stream exists
-        source = fs.createReadStream(payload);
+        // Only inside the base folder (esrLocalBase in settings.js, else the user directory); a missing file fails
+        // here, before any stream exists.
+        const file = await confinedPath(base, payload, (named) => t('errors.outsideBase', { file: named, base }));
+        size = (await fs.promises.stat(file)).size;
+        source = fs.createReadStream(file);
         source.on('error', () => undefined); // reported by the pipeline below, or the stream is destroyed on an early error
         fileName ??= path.basename(payload);
         if (!layout) {
-          const fd = fs.openSync(payload, 'r');
+          const fd = fs.openSync(file, 'r');
           head = Buffer.alloc(64 * 1024);
           head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
           fs.closeSync(fd);

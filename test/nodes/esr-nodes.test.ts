@@ -135,7 +135,9 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.equal(summary[1].payload.layout, 'go-gdw');
     assert.equal(summary[1].payload.records.PRA, 2);
     await helper.unload();
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'esr-read-')), NAME);
+    // Inside Node-RED's user directory: local paths are confined to it (see local-path.test.ts).
+    const userDir = String((helper as unknown as { settings(): Record<string, unknown> }).settings().userDir);
+    const file = path.join(fs.mkdtempSync(path.join(userDir, 'esr-read-')), NAME);
     fs.writeFileSync(file, Buffer.from(FILE, 'latin1'));
     await helper.load([readNode], onTab(readFlow({ input: 'path' })));
     const s2 = collect('summary');
@@ -148,7 +150,8 @@ describe('ESR nodes in Node-RED', { skip: NODE_RED_SKIP }, () => {
   it('esr-read: a missing local file is an error for Catch, not a crash', async () => {
     await helper.load([readNode], onTab(readFlow({ input: 'path', layout: 'go-gdw' })));
     const caught = collect('caught');
-    (helper.getNode('read') as RedNode).receive({ payload: path.join(os.tmpdir(), 'no-such-dir', NAME) });
+    const userDir = String((helper as unknown as { settings(): Record<string, unknown> }).settings().userDir);
+    (helper.getNode('read') as RedNode).receive({ payload: path.join(userDir, 'no-such-dir', NAME) });
     await waitFor(() => caught.length === 1);
     assert.match(caught[0].error.message, /ENOENT/);
   });
