@@ -14,6 +14,7 @@ import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from 
 import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { messagesFor } from '../shared/messages';
 import { confinedPath, localBase } from '../shared/local-path';
+import { STREAM_COPIED, takeStream } from '../shared/streams';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -62,6 +63,11 @@ export = function register(RED: NodeAPI): void {
 
     async function run(msg: NodeMessage, send: (m: (NodeMessage | null)[]) => void): Promise<void> {
       if (setupError) throw setupError;
+      if (config.input !== 'path' && isReadable(msg.payload)) {
+        // A copy of a stream (a message sent down two wires) or one already read fails now, not at a timeout.
+        const file = typeof msg.filename === 'string' && msg.filename ? msg.filename : t('errors.theFile');
+        takeStream(msg.payload, (code) => t(code === STREAM_COPIED ? 'errors.streamCopied' : 'errors.streamUsed', { file }));
+      }
       const dateValue = await evaluate(RED, node, config.date || '', config.dateType || 'str', msg);
       let date = new Date().toISOString().slice(0, 10);
       if (config.mode === 'person' && dateValue !== undefined && dateValue !== null && dateValue !== '') {

@@ -13,6 +13,7 @@ import { messagesFor } from '../shared/messages';
 import { esrNameFacts } from '../shared/esr-name';
 import { stateStoreFor } from '../shared/state';
 import { runtimeId } from '../shared/runtime-id';
+import { handOut, isStreamMisuse } from '../shared/streams';
 import type { ServerNode } from '../esr-sftp-server/server-settings';
 
 interface InConfig {
@@ -75,6 +76,8 @@ export = function register(RED: NodeAPI): void {
     };
 
     let poller: Poller | undefined;
+    // Streams being read, by claim token: settles once the stream was read, or its claim handed back (it failed).
+    const streaming = new Map<string, Promise<'read' | 'released'>>();
     let timer: NodeJS.Timeout | undefined;
     let polling: Promise<void> | undefined;
     let closing = false;
@@ -101,16 +104,29 @@ export = function register(RED: NodeAPI): void {
         const { claims, errors } = await poller.poll();
         for (const error of errors) report(error, { topic: 'esr-sftp-in' });
         for (const claim of claims) {
+          let over!: (outcome: 'read' | 'released') => void;
+          streaming.set(claim.token, new Promise((resolve) => (over = resolve)));
           try {
             // The connection is held until the flow has read the stream (or the inactivity timeout ends it);
             // a download that fails errors the stream, so the reader of the message sees it too.
+            let misuse: unknown;
             await session.get(claim.path, async (stream) => {
+              handOut(stream); // so that a copy (a second wire) is known at once: see shared/streams
               node.send(messageFor(claim, stream));
-              await finished(stream);
+              // A stream wired to two nodes is the flow's fault, not the server's: ended at once, handed back.
+              await finished(stream).catch((err) => {
+                if (!isStreamMisuse(err)) throw err;
+                misuse = err;
+              });
             });
+            if (misuse) throw misuse;
+            over('read');
           } catch (err) {
             await poller.release(claim).catch(() => undefined);
+            over('released');
             report(err, { topic: 'esr-sftp-in', filename: claim.name });
+          } finally {
+            streaming.delete(claim.token);
           }
         }
         return;
@@ -172,7 +188,12 @@ export = function register(RED: NodeAPI): void {
           if (ticket && ticket.node === node.id && poller) {
             // The confirm step: the message came back. With msg.error (from a Catch node) the file failed.
             try {
-              if (msg.error) await poller.fail(ticket);
+              // A failure reported while the file's stream is still being read waits for it: a download that broke off
+              // hands the claim back itself. A stream wired to two nodes is the flow's fault: handed back, not failed.
+              const outcome = msg.error ? await streaming.get(ticket.token) : undefined;
+              if (outcome === 'released') return;
+              if (msg.error && isStreamMisuse(msg.error)) await poller.release(ticket);
+              else if (msg.error) await poller.fail(ticket);
               else await poller.complete(ticket);
               node.status({ fill: msg.error ? 'red' : 'green', shape: 'dot', text: t(msg.error ? 'status.failed' : 'status.done', { file: ticket.name }) });
             } catch (err) {
@@ -203,6 +224,7 @@ export = function register(RED: NodeAPI): void {
         const remote = path.posix.join(dir, name);
         if (config.output === 'stream') {
           await session.get(remote, async (stream, size) => {
+            handOut(stream);
             send({ ...msg, payload: stream, filename: path.posix.basename(remote), esr: esrNameFacts(path.posix.basename(remote)), sftp: { path: remote, size } });
             await finished(stream);
           });
