@@ -76,8 +76,13 @@ export = function register(RED: NodeAPI): void {
     };
 
     let poller: Poller | undefined;
-    // Streams being read, by claim token: settles once the stream was read, or its claim handed back (it failed).
+    // Streams being read (and the last ones read), by claim token: settles once the stream was read, or its claim was
+    // handed back (the download or the flow failed). Kept for a while after, for a Catch message that comes late.
     const streaming = new Map<string, Promise<'read' | 'released'>>();
+    const follow = (token: string, outcome: Promise<'read' | 'released'>) => {
+      streaming.set(token, outcome);
+      if (streaming.size > 100) streaming.delete(streaming.keys().next().value!);
+    };
     let timer: NodeJS.Timeout | undefined;
     let polling: Promise<void> | undefined;
     let closing = false;
@@ -105,7 +110,7 @@ export = function register(RED: NodeAPI): void {
         for (const error of errors) report(error, { topic: 'esr-sftp-in' });
         for (const claim of claims) {
           let over!: (outcome: 'read' | 'released') => void;
-          streaming.set(claim.token, new Promise((resolve) => (over = resolve)));
+          follow(claim.token, new Promise((resolve) => (over = resolve)));
           try {
             // The connection is held until the flow has read the stream (or the inactivity timeout ends it);
             // a download that fails errors the stream, so the reader of the message sees it too.
@@ -125,8 +130,6 @@ export = function register(RED: NodeAPI): void {
             await poller.release(claim).catch(() => undefined);
             over('released');
             report(err, { topic: 'esr-sftp-in', filename: claim.name });
-          } finally {
-            streaming.delete(claim.token);
           }
         }
         return;
@@ -223,11 +226,17 @@ export = function register(RED: NodeAPI): void {
         checkName(name);
         const remote = path.posix.join(dir, name);
         if (config.output === 'stream') {
+          let misuse: unknown;
           await session.get(remote, async (stream, size) => {
             handOut(stream);
             send({ ...msg, payload: stream, filename: path.posix.basename(remote), esr: esrNameFacts(path.posix.basename(remote)), sftp: { path: remote, size } });
-            await finished(stream);
+            // A stream wired to two nodes is the flow's fault, not the server's (see shared/streams).
+            await finished(stream).catch((err) => {
+              if (!isStreamMisuse(err)) throw err;
+              misuse = err;
+            });
           });
+          if (misuse) throw misuse;
         } else {
           const content = await session.getBuffer(remote);
           send({ ...msg, payload: content, filename: path.posix.basename(remote), esr: esrNameFacts(path.posix.basename(remote)), sftp: { path: remote, size: content.length } });

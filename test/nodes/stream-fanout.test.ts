@@ -85,5 +85,6 @@ describe('a stream from esr-sftp-in wired to two nodes, in Node-RED', { skip: SS
     assert.equal(fs.existsSync(local(NAME)), true, 'the file is back in the folder');
     assert.deepEqual(fs.existsSync(local('error')) ? fs.readdirSync(local('error')) : [], [], 'nothing in the error folder');
     assert.deepEqual(fs.readdirSync(local('.esr-claims')), [], 'no claim left');
+    assert.ok(!JSON.stringify(helper.log().args).includes('CLAIM_NOT_HELD'), 'the Catch message coming back settles nothing twice');
   });
 });
