@@ -4,7 +4,8 @@
  */
 import { compileMapping, type Mapper } from '../../core/mapping';
 import { mappingOptions, type MapConfig } from './map-options';
-import type { Node, NodeAPI } from '../shared/node-red';
+import type { Node, NodeAPI, NodeMessage } from '../shared/node-red';
+import { KeptSequences, partsOf } from '../shared/kept-sequence';
 import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
 import { knownRecordType } from '../shared/record-type';
@@ -28,46 +29,84 @@ export = function register(RED: NodeAPI): void {
       node.error(setupError);
     }
 
+    // Sequences (msg.parts) stay whole when records are filtered out: see KeptSequences.
+    const sequences = new KeptSequences();
+    const fileOf = (msg: NodeMessage): string | undefined => {
+      const name = msg.filename ?? (msg.esr as { name?: unknown } | undefined)?.name;
+      return typeof name === 'string' && name ? name : undefined;
+    };
+
+    /** msg mapped (undefined when filtered out); in a sequence, an empty or missing payload is filtered out too. */
+    const mapMessage = (msg: NodeMessage, inSequence: boolean): NodeMessage | undefined => {
+      const payload = msg.payload;
+      if (inSequence && (payload === null || payload === undefined)) return undefined; // an end an older version sent
+      if (Array.isArray(payload)) {
+        const out = payload
+          .map((r, i) => {
+            try {
+              return mapper!.map(r as Record<string, unknown>, msg);
+            } catch (err) {
+              const recordType = knownRecordType(msg, (r as { recordType?: unknown } | null)?.recordType);
+              const item = recordType ? t('errors.itemOfType', { index: i + 1, recordType }) : t('errors.item', { index: i + 1 });
+              (err as Error).message = `${item}: ${(err as Error).message}`;
+              throw err;
+            }
+          })
+          .filter((r) => r !== undefined);
+        // A batch of a sequence with nothing left is dropped like a record; an array on its own goes on, even empty.
+        return inSequence && out.length === 0 ? undefined : { ...msg, payload: out };
+      }
+      if (typeof payload === 'object' && payload !== null) {
+        const out = mapper!.map(payload as Record<string, unknown>, msg);
+        return out === undefined ? undefined : { ...msg, payload: out };
+      }
+      throw new Error(t('errors.badPayload'));
+    };
+
     node.on('input', (msg, send, done) => {
+      const parts = partsOf(msg);
       try {
         if (!mapper) throw setupError ?? new Error(t('errors.noRules'));
         if (msg.reset !== undefined) {
-          send({ ...msg, payload: null }); // the end of a failed file (esr-read): a join or esr-write downstream drops it
+          // The end of a failed file (esr-read): what was kept of it ends with msg.reset, so that a join drops it and
+          // esr-write makes no file. A reset of no sequence (for a join's every group) goes on as it is.
+          if (!parts) send(msg);
+          else {
+            let out: NodeMessage | undefined;
+            try {
+              out = mapMessage(msg, true);
+            } catch {
+              out = undefined; // the file is dropped anyway: its last record need not map
+            }
+            for (const m of sequences.abandon(msg, out, msg.reset)) send(m);
+          }
           return done();
         }
-        const payload = msg.payload;
-        if (payload === null && msg.parts) {
-          send(msg); // the end of a sequence whose last record an earlier filter removed
+        const out = sequences.abandoned(msg) ? undefined : mapMessage(msg, parts !== undefined);
+        if (!parts) {
+          if (out) send(out);
+          own.succeed();
           return done();
         }
-        if (Array.isArray(payload)) {
-          const out = payload
-            .map((r, i) => {
-              try {
-                return mapper!.map(r as Record<string, unknown>, msg);
-              } catch (err) {
-                const recordType = knownRecordType(msg, (r as { recordType?: unknown } | null)?.recordType);
-                const item = recordType ? t('errors.itemOfType', { index: i + 1, recordType }) : t('errors.item', { index: i + 1 });
-                (err as Error).message = `${item}: ${(err as Error).message}`;
-                throw err;
-              }
-            })
-            .filter((r) => r !== undefined);
-          send({ ...msg, payload: out });
-        } else if (typeof payload === 'object' && payload !== null) {
-          const out = mapper.map(payload as Record<string, unknown>, msg);
-          const parts = msg.parts as { count?: number } | undefined;
-          if (out !== undefined) send({ ...msg, payload: out });
-          // The last message of a sequence goes on even when filtered out (empty), so that the sequence still ends.
-          else if (typeof parts?.count === 'number') send({ ...msg, payload: null });
-        } else throw new Error(t('errors.badPayload'));
-        own.succeed();
+        const passed = sequences.pass(msg, out);
+        for (const m of passed.send) send(m);
+        if (passed.ended && !passed.ended.failed) {
+          const file = fileOf(msg);
+          const { kept, seen } = passed.ended;
+          // Nothing kept: nothing is sent (there is no empty message to end a sequence with), and the status says so.
+          if (kept === 0) own.succeed({ fill: 'yellow', shape: 'ring', text: file ? t('status.nothingKeptOf', { file }) : t('status.nothingKept') });
+          else own.succeed({ fill: 'green', shape: 'dot', text: t('status.kept', { kept, seen }) });
+        } else if (out !== undefined) {
+          own.succeed();
+        }
         done();
       } catch (err) {
+        // A record that cannot be mapped fails its file: what went on of it ends with msg.reset (a join drops it,
+        // esr-write makes no file) and the rest of the sequence is dropped.
+        if (parts) for (const m of sequences.abandon(msg)) send(m);
         // Where: the file and the record's place in it (never a value).
-        const parts = msg.parts as { index?: number } | undefined;
         const esr = msg.esr as { name?: string } | undefined;
-        const where = [msg.filename ?? esr?.name, parts?.index !== undefined ? t('errors.record', { index: parts.index + 1 }) : undefined, knownRecordType(msg, (msg.payload as { recordType?: unknown } | null)?.recordType)]
+        const where = [msg.filename ?? esr?.name, parts ? t('errors.record', { index: parts.index + 1 }) : undefined, knownRecordType(msg, (msg.payload as { recordType?: unknown } | null)?.recordType)]
           .filter((x) => typeof x === 'string' || typeof x === 'number')
           .join(', ');
         const e = err as Error;
@@ -75,6 +114,11 @@ export = function register(RED: NodeAPI): void {
         if (mapper) own.fail(e, t('status.failed')); // red with the code until a record maps (rules invalid stays)
         done(e);
       }
+    });
+
+    node.on('close', (_removed, done) => {
+      sequences.clear();
+      done();
     });
   }
 

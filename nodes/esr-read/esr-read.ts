@@ -14,6 +14,8 @@ import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from 
 import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
+import { confinedPath, localBase } from '../shared/local-path';
+import { STREAM_COPIED, takeStream } from '../shared/streams';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -40,6 +42,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const own = new OwnStatus(node);
+    const base = localBase(RED); // where "file path" input may read
     let layout: CompiledLayout | undefined;
     let setupError: Error | undefined;
     try {
@@ -62,6 +65,11 @@ export = function register(RED: NodeAPI): void {
 
     async function run(msg: NodeMessage, send: (m: (NodeMessage | null)[]) => void): Promise<void> {
       if (setupError) throw setupError;
+      if (config.input !== 'path' && isReadable(msg.payload)) {
+        // A copy of a stream (a message sent down two wires) or one already read fails now, not at a timeout.
+        const file = typeof msg.filename === 'string' && msg.filename ? msg.filename : t('errors.theFile');
+        takeStream(msg.payload, (code) => t(code === STREAM_COPIED ? 'errors.streamCopied' : 'errors.streamUsed', { file }));
+      }
       const dateValue = await evaluate(RED, node, config.date || '', config.dateType || 'str', msg);
       let date = new Date().toISOString().slice(0, 10);
       if (config.mode === 'person' && dateValue !== undefined && dateValue !== null && dateValue !== '') {
@@ -79,12 +87,15 @@ export = function register(RED: NodeAPI): void {
       const payload = msg.payload;
       if (config.input === 'path') {
         if (typeof payload !== 'string' || !payload) throw new Error(t('errors.notAPath'));
-        size = (await fs.promises.stat(payload)).size; // a missing file fails here, before any stream exists
-        source = fs.createReadStream(payload);
+        // Only inside the base folder (esrLocalBase in settings.js, else the user directory); a missing file fails
+        // here, before any stream exists.
+        const file = await confinedPath(base, payload, (named) => t('errors.outsideBase', { file: named, base }));
+        size = (await fs.promises.stat(file)).size;
+        source = fs.createReadStream(file);
         source.on('error', () => undefined); // reported by the pipeline below, or the stream is destroyed on an early error
         fileName ??= path.basename(payload);
         if (!layout) {
-          const fd = fs.openSync(payload, 'r');
+          const fd = fs.openSync(file, 'r');
           head = Buffer.alloc(64 * 1024);
           head = head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
           fs.closeSync(fd);
@@ -131,22 +142,29 @@ export = function register(RED: NodeAPI): void {
       reader.on('problem', (p: Problem) => {
         if (p.scope === 'file' && p.severity === 'error') unsound = true;
       });
+      const mode = config.mode || 'record';
+      const batchSize = Math.max(1, Number(config.batchSize) || 1000);
       let index = 0;
       let held: NodeMessage | undefined;
       let records = 0;
       let lastStatus = 0;
 
+      // Batches and the whole file are arrays: `type: 'array'` with a `len` over 1 makes a core join (automatic) put
+      // their records together into one array, as it does for a split array (len: the batch size or the file's record
+      // count, at least 2).
+      const arrayParts = (len: number) => (mode === 'batch' || mode === 'file' ? { type: 'array', len: Math.max(2, len) } : {});
       const out = async (payloadOut: unknown, topic: string) => {
         if (unsound) return;
-        if (held) {
-          const previous = held;
-          held = undefined; // sent: a read that breaks off during the wait must not send it again
+        // The new message is held before the previous one goes: a read that breaks off during the wait ends the
+        // sequence with it (never with an empty message), and never sends the previous one again.
+        const previous = held;
+        held = { payload: payloadOut, topic, filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++, ...arrayParts(mode === 'batch' ? batchSize : Array.isArray(payloadOut) ? payloadOut.length : 0) } };
+        // The claim travels with the records, so that the end of the flow (e.g. a join) can confirm the file.
+        if (msg.esrClaim !== undefined) held.esrClaim = msg.esrClaim;
+        if (previous) {
           send([previous, null, null]);
           await nextTurn(); // lets the message be delivered before the next: memory stays flat
         }
-        held = { payload: payloadOut, topic, filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++ } };
-        // The claim travels with the records, so that the end of the flow (e.g. a join) can confirm the file.
-        if (msg.esrClaim !== undefined) held.esrClaim = msg.esrClaim;
       };
       const progress = () => {
         const now = Date.now();
@@ -157,7 +175,6 @@ export = function register(RED: NodeAPI): void {
           : t('status.progress', { count: records });
         own.show({ fill: 'blue', shape: 'dot', text });
       };
-      const mode = config.mode || 'record';
       // Person mode: a person with a rejected row (e.g. a bad date of birth on PRA) is incomplete, so the whole
       // person goes to the rejected output instead of the records output. Rows are held here until their person.
       const rejectedPeople = new Map<string, Rejected[]>();
@@ -179,7 +196,6 @@ export = function register(RED: NodeAPI): void {
         else rejectedPeople.set(personId, [r]);
       });
 
-      const batchSize = Math.max(1, Number(config.batchSize) || 1000);
       let batch: EsrRecord[] = [];
       const all: EsrRecord[] = [];
 
@@ -216,11 +232,8 @@ export = function register(RED: NodeAPI): void {
       } catch (err) {
         // The read broke off (e.g. a download failed): end the sequence with msg.reset, so that nothing downstream
         // holds on to it or completes it.
-        if (index > 0) {
-          // The last message if it is still held, else an empty one after those already sent.
-          const end = held ?? { payload: null, topic: 'reset', filename: fileName ?? reader.file.name, esr: facts(), parts: { id: partsId, index: index++ } };
-          send([{ ...end, parts: { ...(end.parts as object), count: index }, reset: true }, null, null]);
-        }
+        // The last message is always held back until here (never an empty one to end the sequence with).
+        if (held) send([{ ...held, parts: { ...(held.parts as object), count: index }, reset: true }, null, null]);
         throw err;
       }
       // The reader has finished: its summary is final. People all of whose rows were rejected go out now.

@@ -13,6 +13,7 @@ import { messagesFor } from '../shared/messages';
 import { esrNameFacts } from '../shared/esr-name';
 import { stateStoreFor } from '../shared/state';
 import { runtimeId } from '../shared/runtime-id';
+import { handOut, isStreamMisuse } from '../shared/streams';
 import type { ServerNode } from '../esr-sftp-server/server-settings';
 
 interface InConfig {
@@ -76,6 +77,13 @@ export = function register(RED: NodeAPI): void {
     };
 
     let poller: Poller | undefined;
+    // Streams being read (and the last ones read), by claim token: settles once the stream was read, or its claim was
+    // handed back (the download or the flow failed). Kept for a while after, for a Catch message that comes late.
+    const streaming = new Map<string, Promise<'read' | 'released'>>();
+    const follow = (token: string, outcome: Promise<'read' | 'released'>) => {
+      streaming.set(token, outcome);
+      if (streaming.size > 100) streaming.delete(streaming.keys().next().value!);
+    };
     let timer: NodeJS.Timeout | undefined;
     let polling: Promise<void> | undefined;
     let closing = false;
@@ -105,15 +113,26 @@ export = function register(RED: NodeAPI): void {
         let clean = errors.length === 0;
         for (const error of errors) report(error, { topic: 'esr-sftp-in' });
         for (const claim of claims) {
+          let over!: (outcome: 'read' | 'released') => void;
+          follow(claim.token, new Promise((resolve) => (over = resolve)));
           try {
             // The connection is held until the flow has read the stream (or the inactivity timeout ends it);
             // a download that fails errors the stream, so the reader of the message sees it too.
+            let misuse: unknown;
             await session.get(claim.path, async (stream) => {
+              handOut(stream); // so that a copy (a second wire) is known at once: see shared/streams
               node.send(messageFor(claim, stream));
-              await finished(stream);
+              // A stream wired to two nodes is the flow's fault, not the server's: ended at once, handed back.
+              await finished(stream).catch((err) => {
+                if (!isStreamMisuse(err)) throw err;
+                misuse = err;
+              });
             });
+            if (misuse) throw misuse;
+            over('read');
           } catch (err) {
             await poller.release(claim).catch(() => undefined);
+            over('released');
             report(err, { topic: 'esr-sftp-in', filename: claim.name });
             clean = false;
           }
@@ -183,8 +202,13 @@ export = function register(RED: NodeAPI): void {
           if (ticket && ticket.node === node.id && poller) {
             // The confirm step: the message came back. With msg.error (from a Catch node) the file failed.
             try {
+              // A failure reported while the file's stream is still being read waits for it: a download that broke off
+              // hands the claim back itself. A stream wired to two nodes is the flow's fault: handed back, not failed.
+              const outcome = msg.error ? await streaming.get(ticket.token) : undefined;
+              if (outcome === 'released') return;
               if (msg.error) {
-                await poller.fail(ticket);
+                if (isStreamMisuse(msg.error)) await poller.release(ticket);
+                else await poller.fail(ticket);
                 // Red until a file goes through: the file's name and the code of its error (never its message).
                 const code = errorCode(msg.error);
                 own.fail(msg.error, '', 'file', code ? t('status.failedCode', { file: ticket.name, code }) : t('status.failed', { file: ticket.name }));
@@ -219,10 +243,17 @@ export = function register(RED: NodeAPI): void {
         checkName(name);
         const remote = path.posix.join(dir, name);
         if (config.output === 'stream') {
+          let misuse: unknown;
           await session.get(remote, async (stream, size) => {
+            handOut(stream);
             send({ ...msg, payload: stream, filename: path.posix.basename(remote), esr: esrNameFacts(path.posix.basename(remote)), sftp: { path: remote, size } });
-            await finished(stream);
+            // A stream wired to two nodes is the flow's fault, not the server's (see shared/streams).
+            await finished(stream).catch((err) => {
+              if (!isStreamMisuse(err)) throw err;
+              misuse = err;
+            });
           });
+          if (misuse) throw misuse;
         } else {
           const content = await session.getBuffer(remote);
           send({ ...msg, payload: content, filename: path.posix.basename(remote), esr: esrNameFacts(path.posix.basename(remote)), sftp: { path: remote, size: content.length } });
