@@ -56,14 +56,14 @@ export function exampleEnv(hub: { host: string; port: number; username: string; 
     ROSTER_CSV_DIR: rosterCsvDir,
     ROSTER_PAY_CSV: seeded.exports.rosterPay,
     ROSTER_ABSENCE_CSV: seeded.exports.rosterAbsences,
-    ESR_ABSENCE_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json'),
+    ESR_ABSENCE_LAYOUT: path.join(ROOT, 'layouts', 'absence-inbound.example.json'),
     EXPENSES_URL: url('expenses/staff'),
     EXPENSE_CLAIMS_CSV: seeded.exports.expenseClaims,
     OH_STAFF_URL: url('oh/staff'),
     OH_CLEARANCE_URL: url('oh/clearance'),
     OH_RESULTS_CSV: seeded.exports.ohResults,
-    OH_OUTBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-outbound.example.json'),
-    OH_INBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-inbound.example.json'),
+    OH_OUTBOUND_LAYOUT: path.join(ROOT, 'layouts', 'oh-outbound.example.json'),
+    OH_INBOUND_LAYOUT: path.join(ROOT, 'layouts', 'oh-inbound.example.json'),
   };
 }
 
