@@ -20,7 +20,7 @@ function exampleFiles(dir = EXAMPLES_DIR): string[] {
 }
 
 const flows = exampleFiles().map((file) => ({ file: path.relative(EXAMPLES_DIR, file), nodes: JSON.parse(fs.readFileSync(file, 'utf8')) as FlowNode[] }));
-const all = flows.flatMap((f) => (Array.isArray(f.nodes) ? f.nodes.map((n) => ({ ...n, file: f.file })) : []));
+const all: (FlowNode & { file: string })[] = flows.flatMap((f) => (Array.isArray(f.nodes) ? f.nodes.map((n) => ({ ...n, file: f.file })) : []));
 const byId = new Map(all.map((n) => [n.id, n]));
 const targets = (n: FlowNode) => (n.wires ?? []).flat();
 const ofType = (type: string) => all.filter((n) => n.type === type);
