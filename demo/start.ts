@@ -23,25 +23,28 @@ async function main(): Promise<void> {
   if (unknown.length) throw new Error(`unknown option ${unknown[0]} (npm start -- --reset deploys the examples again over your flows)`);
   const dir = process.env.DEMO_DIR ? path.resolve(process.env.DEMO_DIR) : path.join(ROOT, '.demo');
   console.log('Starting the demo: a synthetic trust, a simulated ESR hub and Node-RED with the example flows…');
+  // Ctrl-C while starting stops what has started (Node-RED would otherwise keep the port).
+  let stopRequested = false;
+  let stop = () => void (stopRequested = true);
+  process.on('SIGINT', () => stop());
+  process.on('SIGTERM', () => stop());
   const demo = await startDemo({ dir, port: PORT, reset: args.includes('--reset'), staff: Number(process.env.DEMO_STAFF) || undefined });
+  let stopping = false;
+  let sidebar: { close(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  stop = () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    sidebar?.close();
+    console.log('\nStopping the demo…');
+    demo.stop().finally(() => process.exit(0));
+  };
+  if (stopRequested) return stop();
   const rel = (p: string) => path.relative(process.cwd(), p) || '.';
   const flows = demo.deployed
     ? 'the examples, deployed now'
     : `yours, kept from the last run (${rel(path.join(dir, 'node-red', 'flows.json'))}); npm start -- --reset deploys the examples again`;
-  console.log(`
-  Node-RED editor      ${demo.nodeRed.url}/
-  Flows                ${flows}
-  Node-RED's log       ${rel(demo.nodeRed.logFile)}
-  Demo ESR hub (SFTP)  ${demo.hub.host}:${demo.hub.port}, user esr-demo
-  Hub fingerprint      ${demo.hub.fingerprint}
-  Hub folders          ${rel(demo.hubRoot)}/Out (GO files from ESR), ${rel(demo.hubRoot)}/In (files the flows send to ESR)
-  Roster output        ${rel(demo.rosterCsvDir)} (CSV import files), ${rel(demo.standInsDir)}/roster/staff (API posts)
-  Expenses, OH output  ${rel(demo.standInsDir)}/expenses, ${rel(demo.standInsDir)}/oh
-  Trust exports        ${rel(path.dirname(demo.seeded.exports.rosterPay))} (what the trust systems send to ESR)
-
-  ${demo.seeded.trust.staff} invented staff, VPD ${demo.seeded.trust.vpd}. Failures are marked ✗ below and in the
-  editor's debug sidebar. Press Ctrl-C to stop.
-`);
   const seen = new Set<string>();
   const say = (line: string) => {
     if (!seen.has(line) && seen.add(line)) console.log(line);
@@ -63,25 +66,28 @@ async function main(): Promise<void> {
     }
     say(`  ${m.level === 30 ? '! warning' : '✗'} ${failureLine(m, deployed.tabs)}`);
   };
-  const sidebar = await watchSidebar(demo.nodeRed.url, (m) => void onSidebar(m));
-  const timer = setInterval(report, 1000);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(timer);
-    sidebar.close();
-    console.log('\nStopping the demo…');
-    demo.stop().finally(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  sidebar = await watchSidebar(demo.nodeRed.url, (m) => void onSidebar(m));
+  console.log(`
+  Node-RED editor      ${demo.nodeRed.url}/
+  Flows                ${flows}
+  Node-RED's log       ${rel(demo.nodeRed.logFile)}
+  Demo ESR hub (SFTP)  ${demo.hub.host}:${demo.hub.port}, user esr-demo
+  Hub fingerprint      ${demo.hub.fingerprint}
+  Hub folders          ${rel(demo.hubRoot)}/Out (GO files from ESR), ${rel(demo.hubRoot)}/In (files the flows send to ESR)
+  Roster output        ${rel(demo.rosterCsvDir)} (CSV import files), ${rel(demo.standInsDir)}/roster/staff (API posts)
+  Expenses, OH output  ${rel(demo.standInsDir)}/expenses, ${rel(demo.standInsDir)}/oh
+  Trust exports        ${rel(path.dirname(demo.seeded.exports.rosterPay))} (what the trust systems send to ESR)
+
+  ${demo.seeded.trust.staff} invented staff, VPD ${demo.seeded.trust.vpd}. Failures are marked ✗ below and in the
+  editor's debug sidebar. Press Ctrl-C to stop.
+`);
+  timer = setInterval(report, 1000);
   demo.nodeRed.process.on('exit', (code) => {
     if (stopping) return;
     console.error(`Node-RED stopped (exit ${code}); its log is ${rel(demo.nodeRed.logFile)}:\n${demo.nodeRed.log().slice(-2000)}`);
     stopping = true;
     clearInterval(timer);
-    sidebar.close();
+    sidebar?.close();
     demo.stop().finally(() => process.exit(1));
   });
 }
