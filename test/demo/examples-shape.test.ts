@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { exampleLayouts } from '../../nodes/shared/layout-choice';
 
 const ROOT = path.join(__dirname, '..', '..', '..');
 const EXAMPLES_DIR = path.join(ROOT, 'examples');
@@ -45,6 +46,8 @@ describe('the example flows', () => {
     assert.deepEqual(layouts.sort(), ['absence-inbound.example.json', 'oh-inbound.example.json', 'oh-outbound.example.json']);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { files: string[] };
     assert.ok(pkg.files.includes('layouts'), 'the package ships layouts/');
+    // The dialogs' layout-file field offers them (GET /esr/layouts/examples), by full path in the installed pack.
+    assert.deepEqual(exampleLayouts().map((l) => [l.file, /UNOFFICIAL/.test(l.title)]), layouts.sort().map((n) => [path.join(ROOT, 'layouts', n), true]));
   });
 
   it('every poller has its own name', () => {
