@@ -72,6 +72,11 @@ describe('the demo as an analyst runs it (npm start)', { skip: NODE_RED_SKIP }, 
     assert.match(fs.readFileSync(log, 'utf8'), /Started flows/);
   });
 
+  it("Import → Examples lists the pack's flows only (no layout files)", async () => {
+    const res = await fetch(`${url()}/library/examples/flows/@esrflow/node-red-esr`);
+    assert.deepEqual(await res.json(), [{ fn: 'expenses' }, { fn: 'occupational-health' }, { fn: 'rostering' }]);
+  });
+
   it('a junk file and a cut file show in the debug sidebar and in the terminal, for rostering and for OH', async () => {
     // The story first: the seeded files are handled (the junk and cut files come after them in ESR order anyway).
     await waitFor(() => archived('rostering').length === 3 && archived('occupational-health').filter((n) => n.startsWith('OHO_')).length === 1, MINUTE);
