@@ -66,9 +66,9 @@ export async function watchSidebar(url: string, onMessage: (m: SidebarMessage) =
 
 /**
  * From the deployed flows: the ids of the debug nodes a Catch node feeds (directly or through switch/change nodes),
- * and each tab's label by id.
+ * the ids of all debug nodes, and each tab's label by id.
  */
-export async function readDeployed(url: string): Promise<{ failureDebugs: Set<string>; tabs: Map<string, string> }> {
+export async function readDeployed(url: string): Promise<{ failureDebugs: Set<string>; debugs: Set<string>; tabs: Map<string, string> }> {
   const res = await fetch(`${url}/flows`, { headers: { 'Node-RED-API-Version': 'v1' } });
   if (!res.ok) throw new Error(`reading the flows failed: ${res.status}`);
   const nodes = (await res.json()) as { id: string; type: string; label?: string; wires?: string[][] }[];
@@ -84,7 +84,7 @@ export async function readDeployed(url: string): Promise<{ failureDebugs: Set<st
     else for (const next of (n.wires ?? []).flat()) visit(next);
   };
   for (const n of nodes) if (n.type === 'catch') for (const next of (n.wires ?? []).flat()) visit(next);
-  return { failureDebugs, tabs: new Map(nodes.filter((n) => n.type === 'tab').map((n) => [n.id, n.label ?? n.id])) };
+  return { failureDebugs, debugs: new Set(nodes.filter((n) => n.type === 'debug').map((n) => n.id)), tabs: new Map(nodes.filter((n) => n.type === 'tab').map((n) => [n.id, n.label ?? n.id])) };
 }
 
 /** One line for the terminal: what failed, where, in a single line of at most 300 characters. */

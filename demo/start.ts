@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   let deployed = await readDeployed(demo.nodeRed.url);
   const onSidebar = async (m: SidebarMessage) => {
     if (m.level === undefined && !deployed.failureDebugs.has(m.id)) {
-      deployed = await readDeployed(demo.nodeRed.url).catch(() => deployed); // the flows may have been redeployed
+      // A debug node not seen before: the flows have been redeployed since.
+      if (!deployed.debugs.has(m.id)) deployed = await readDeployed(demo.nodeRed.url).catch(() => deployed);
       if (!deployed.failureDebugs.has(m.id)) return;
     }
     say(`  ${m.level === 30 ? '! warning' : '✗'} ${failureLine(m, deployed.tabs)}`);
