@@ -19,6 +19,11 @@ export interface DemoOptions {
   examples?: string[];
   /** the day the demo plays (default today) */
   today?: string;
+  /**
+   * Deploy the examples again over the flows a previous run saved (`npm start -- --reset`). Without it the saved
+   * flows (the analyst's edits) are kept; the examples are deployed only when there are none.
+   */
+  reset?: boolean;
 }
 
 export interface Demo {
@@ -27,6 +32,8 @@ export interface Demo {
   standIns: StandIns;
   standInsDir: string;
   nodeRed: RunningNodeRed;
+  /** whether the examples were deployed at this start (false: the saved flows were kept) */
+  deployed: boolean;
   seeded: Seeded;
   /** where the rostering example writes the roster system's CSV import files */
   rosterCsvDir: string;
@@ -56,14 +63,14 @@ export function exampleEnv(hub: { host: string; port: number; username: string; 
     ROSTER_CSV_DIR: rosterCsvDir,
     ROSTER_PAY_CSV: seeded.exports.rosterPay,
     ROSTER_ABSENCE_CSV: seeded.exports.rosterAbsences,
-    ESR_ABSENCE_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json'),
+    ESR_ABSENCE_LAYOUT: path.join(ROOT, 'layouts', 'absence-inbound.example.json'),
     EXPENSES_URL: url('expenses/staff'),
     EXPENSE_CLAIMS_CSV: seeded.exports.expenseClaims,
     OH_STAFF_URL: url('oh/staff'),
     OH_CLEARANCE_URL: url('oh/clearance'),
     OH_RESULTS_CSV: seeded.exports.ohResults,
-    OH_OUTBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-outbound.example.json'),
-    OH_INBOUND_LAYOUT: path.join(ROOT, 'examples', 'layouts', 'oh-inbound.example.json'),
+    OH_OUTBOUND_LAYOUT: path.join(ROOT, 'layouts', 'oh-outbound.example.json'),
+    OH_INBOUND_LAYOUT: path.join(ROOT, 'layouts', 'oh-inbound.example.json'),
   };
 }
 
@@ -85,8 +92,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const env = exampleEnv({ host: hub.host, port: hub.port, username: 'esr-demo', fingerprint: hub.fingerprint }, seeded, (system) => standIns.url(system), rosterCsvDir);
   let nodeRed: RunningNodeRed | undefined;
   try {
-    nodeRed = await startNodeRed(path.join(dir, 'node-red'), options.port, env);
-    await deployExamples(nodeRed.url, { privateKey: user.privateKey }, options.examples ?? EXAMPLES);
+    nodeRed = await startNodeRed(path.join(dir, 'node-red'), options.port, env, { reset: options.reset, logFile: path.join(dir, 'node-red.log') });
+    if (!nodeRed.hadFlows) await deployExamples(nodeRed.url, { privateKey: user.privateKey }, options.examples ?? EXAMPLES);
   } catch (err) {
     await nodeRed?.stop();
     await Promise.all([hub.close(), standIns.close()]);
@@ -99,6 +106,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     standIns,
     standInsDir: systems,
     nodeRed: running,
+    deployed: !running.hadFlows,
     seeded,
     rosterCsvDir,
     stop: async () => {

@@ -15,7 +15,18 @@ export interface RunningNodeRed {
   process: ChildProcess;
   /** what Node-RED printed (to show when it fails to start) */
   log(): string;
+  /** the file Node-RED's output is written to as well */
+  logFile: string;
+  /** whether it started with flows a previous run saved (the analyst's), rather than none */
+  hadFlows: boolean;
   stop(): Promise<void>;
+}
+
+export interface NodeRedOptions {
+  /** delete the saved flows (and their credentials) first, so that the examples are deployed again */
+  reset?: boolean;
+  /** where Node-RED's output goes (default: node-red.log beside the user directory), replaced at each start */
+  logFile?: string;
 }
 
 /** Refuses a port something else listens on: the demo must never deploy its flows (and key) into another Node-RED. */
@@ -27,7 +38,12 @@ export async function checkPortFree(port: number): Promise<void> {
   });
 }
 
-export async function startNodeRed(userDir: string, port: number, env: Record<string, string>): Promise<RunningNodeRed> {
+/**
+ * Starts Node-RED 5 on 127.0.0.1:`port` with `userDir` and `env`. The flows a previous run saved are kept (they read
+ * the hub and trust systems from `env`, so they work against this run's) unless `reset`. Rejects when the port is in
+ * use or Node-RED does not start within a minute (with what it printed).
+ */
+export async function startNodeRed(userDir: string, port: number, env: Record<string, string>, options: NodeRedOptions = {}): Promise<RunningNodeRed> {
   await checkPortFree(port);
   fs.mkdirSync(path.join(userDir, 'node_modules', '@esrflow'), { recursive: true });
   const link = path.join(userDir, 'node_modules', '@esrflow', 'node-red-esr');
@@ -44,15 +60,22 @@ export async function startNodeRed(userDir: string, port: number, env: Record<st
     telemetry: { enabled: false },
   };
   fs.writeFileSync(path.join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-  // The last run's flows would start first, against last run's hub, until the examples are deployed again.
-  for (const file of ['flows.json', 'flows_cred.json']) fs.rmSync(path.join(userDir, file), { force: true });
+  if (options.reset) for (const file of ['flows.json', 'flows_cred.json']) fs.rmSync(path.join(userDir, file), { force: true });
+  const hadFlows = fs.existsSync(path.join(userDir, 'flows.json'));
+  const logFile = options.logFile ?? path.join(path.dirname(userDir), 'node-red.log');
+  const logStream = fs.createWriteStream(logFile);
   const child = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d));
-  child.stderr!.on('data', (d: Buffer) => (output += d));
+  const keep = (d: Buffer) => {
+    output += d;
+    logStream.write(d);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  child.once('exit', () => logStream.end());
   const url = `http://127.0.0.1:${port}`;
   const stop = () =>
     new Promise<void>((resolve) => {
@@ -61,16 +84,16 @@ export async function startNodeRed(userDir: string, port: number, env: Record<st
       child.kill('SIGTERM');
     });
   for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`Node-RED stopped while starting:\n${output}`);
+    if (child.exitCode !== null) throw new Error(`Node-RED stopped while starting (its log: ${logFile}):\n${output}`);
     // Ready once this child has said so and answers (the port was free before it started).
     if (/Started flows|Server now running/.test(output) && (await fetch(`${url}/settings`).then((r) => r.ok, () => false))) break;
     if (i > 600) {
       await stop();
-      throw new Error(`Node-RED did not start within a minute:\n${output}`);
+      throw new Error(`Node-RED did not start within a minute (its log: ${logFile}):\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, process: child, log: () => output, stop };
+  return { url, process: child, log: () => output, logFile, hadFlows, stop };
 }
 
 /** Deploys the example flows (one tab each, one shared "ESR hub" server node) with the hub credentials. */

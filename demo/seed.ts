@@ -70,7 +70,7 @@ export async function seedDemo(hubRoot: string, exportsDir: string, options: { s
 
 /** An OHO_ file in the invented example layout: a flu jab for every fifth person, a clearance for every seventh. */
 async function writeOhFile(trust: SyntheticTrust, dir: string, today: string): Promise<string> {
-  const layout = loadLayout(path.join(ROOT, 'examples', 'layouts', 'oh-outbound.example.json'));
+  const layout = loadLayout(path.join(ROOT, 'layouts', 'oh-outbound.example.json'));
   const name = buildFileName(layout, { vpd: trust.vpd, date: today, sequence: 1 });
   const records: EsrRecord[] = [];
   const stamp = `${today}T01:00:00`;

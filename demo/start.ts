@@ -1,11 +1,15 @@
 /**
- * `npm start`: the demo on this machine. Prints the editor's address, the demo hub's fingerprint and where the
- * outputs land, then reports them as they appear. Ctrl-C stops everything.
+ * `npm start`: the demo on this machine. Prints the editor's address, the demo hub's fingerprint, where the outputs
+ * land and where Node-RED's log is, then reports the outputs as they appear and every failure the debug sidebar
+ * shows (a Catch node's debug node, an error or warning Node-RED logged) or that sends a file to an error folder.
+ * The analyst's flows are kept from one start to the next; `npm start -- --reset` deploys the examples again.
+ * Ctrl-C stops everything. DEMO_DIR (default .demo) and DEMO_STAFF (default 200) are for the tests.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startDemo } from './demo';
-import { ROOT } from './seed';
+import { FEEDS, ROOT } from './seed';
+import { failureLine, readDeployed, watchSidebar, type SidebarMessage } from './sidebar';
 
 const PORT = Number(process.env.PORT) || 1880;
 
@@ -14,12 +18,60 @@ function findFiles(dir: string, pattern: RegExp): string[] {
 }
 
 async function main(): Promise<void> {
-  const dir = path.join(ROOT, '.demo');
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => a !== '--reset');
+  if (unknown.length) throw new Error(`unknown option ${unknown[0]} (npm start -- --reset deploys the examples again over your flows)`);
+  const dir = process.env.DEMO_DIR ? path.resolve(process.env.DEMO_DIR) : path.join(ROOT, '.demo');
   console.log('Starting the demo: a synthetic trust, a simulated ESR hub and Node-RED with the example flows…');
-  const demo = await startDemo({ dir, port: PORT });
+  // Ctrl-C while starting stops what has started (Node-RED would otherwise keep the port).
+  let stopRequested = false;
+  let stop = () => void (stopRequested = true);
+  process.on('SIGINT', () => stop());
+  process.on('SIGTERM', () => stop());
+  const demo = await startDemo({ dir, port: PORT, reset: args.includes('--reset'), staff: Number(process.env.DEMO_STAFF) || undefined });
+  let stopping = false;
+  let sidebar: { close(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  stop = () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(timer);
+    sidebar?.close();
+    console.log('\nStopping the demo…');
+    demo.stop().finally(() => process.exit(0));
+  };
+  if (stopRequested) return stop();
   const rel = (p: string) => path.relative(process.cwd(), p) || '.';
+  const flows = demo.deployed
+    ? 'the examples, deployed now'
+    : `yours, kept from the last run (${rel(path.join(dir, 'node-red', 'flows.json'))}); npm start -- --reset deploys the examples again`;
+  const seen = new Set<string>();
+  const say = (line: string) => {
+    if (!seen.has(line) && seen.add(line)) console.log(line);
+  };
+  const report = () => {
+    const found = [
+      ...findFiles(demo.rosterCsvDir, /\.csv$/).map((n) => `  ✓ roster import file ${rel(path.join(demo.rosterCsvDir, n))}`),
+      ...findFiles(path.join(demo.hubRoot, 'In'), /\.DAT$/).map((n) => `  ✓ sent to ESR: In/${n}`),
+      ...Object.values(FEEDS).flatMap((feed) => findFiles(path.join(demo.hubRoot, feed, 'error'), /./).map((n) => `  ✗ FAILED, moved to the error folder: ${feed}/error/${n}`)),
+    ];
+    for (const line of found) say(line);
+  };
+  // Every failure the debug sidebar shows, as it arrives: a Catch node's debug node, or an error/warning logged.
+  let deployed = await readDeployed(demo.nodeRed.url);
+  const onSidebar = async (m: SidebarMessage) => {
+    if (m.level === undefined && !deployed.failureDebugs.has(m.id)) {
+      // A debug node not seen before: the flows have been redeployed since.
+      if (!deployed.debugs.has(m.id)) deployed = await readDeployed(demo.nodeRed.url).catch(() => deployed);
+      if (!deployed.failureDebugs.has(m.id)) return;
+    }
+    say(`  ${m.level === 30 ? '! warning' : '✗'} ${failureLine(m, deployed.tabs)}`);
+  };
+  sidebar = await watchSidebar(demo.nodeRed.url, (m) => void onSidebar(m));
   console.log(`
   Node-RED editor      ${demo.nodeRed.url}/
+  Flows                ${flows}
+  Node-RED's log       ${rel(demo.nodeRed.logFile)}
   Demo ESR hub (SFTP)  ${demo.hub.host}:${demo.hub.port}, user esr-demo
   Hub fingerprint      ${demo.hub.fingerprint}
   Hub folders          ${rel(demo.hubRoot)}/Out (GO files from ESR), ${rel(demo.hubRoot)}/In (files the flows send to ESR)
@@ -27,33 +79,16 @@ async function main(): Promise<void> {
   Expenses, OH output  ${rel(demo.standInsDir)}/expenses, ${rel(demo.standInsDir)}/oh
   Trust exports        ${rel(path.dirname(demo.seeded.exports.rosterPay))} (what the trust systems send to ESR)
 
-  ${demo.seeded.trust.staff} invented staff, VPD ${demo.seeded.trust.vpd}. Press Ctrl-C to stop.
+  ${demo.seeded.trust.staff} invented staff, VPD ${demo.seeded.trust.vpd}. Failures are marked ✗ below and in the
+  editor's debug sidebar. Press Ctrl-C to stop.
 `);
-  const seen = new Set<string>();
-  const report = () => {
-    const found = [
-      ...findFiles(demo.rosterCsvDir, /\.csv$/).map((n) => `roster import file ${rel(path.join(demo.rosterCsvDir, n))}`),
-      ...findFiles(path.join(demo.hubRoot, 'In'), /\.DAT$/).map((n) => `sent to ESR: In/${n}`),
-      ...findFiles(path.join(demo.hubRoot, 'Out', 'rostering', 'error'), /\.DAT$/).map((n) => `FAILED (see the editor's debug panel): ${n}`),
-    ];
-    for (const line of found) if (!seen.has(line) && seen.add(line)) console.log(`  ✓ ${line}`);
-  };
-  const timer = setInterval(report, 1000);
-  let stopping = false;
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    clearInterval(timer);
-    console.log('\nStopping the demo…');
-    demo.stop().finally(() => process.exit(0));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  timer = setInterval(report, 1000);
   demo.nodeRed.process.on('exit', (code) => {
     if (stopping) return;
-    console.error(`Node-RED stopped (exit ${code}):\n${demo.nodeRed.log().slice(-2000)}`);
+    console.error(`Node-RED stopped (exit ${code}); its log is ${rel(demo.nodeRed.logFile)}:\n${demo.nodeRed.log().slice(-2000)}`);
     stopping = true;
     clearInterval(timer);
+    sidebar?.close();
     demo.stop().finally(() => process.exit(1));
   });
 }

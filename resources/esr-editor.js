@@ -12,5 +12,15 @@
       select.append($('<option>').val('file').text('Trust layout file…'));
       select.val(value || (withAuto ? 'auto' : 'ta')).trigger('change');
     });
+    // The pack's example trust layout files, as suggestions for the layout-file field.
+    $.getJSON('esr/layouts/examples', function (files) {
+      var list = $('#esr-example-layouts');
+      if (!list.length) list = $('<datalist id="esr-example-layouts">').appendTo('body');
+      list.empty();
+      files.forEach(function (f) {
+        list.append($('<option>').val(f.file).text(f.title));
+      });
+      $('#node-input-layoutFile').attr('list', 'esr-example-layouts');
+    });
   };
 })();

@@ -192,7 +192,7 @@ describe('esr CLI', () => {
   });
 
   it('works with a trust layout file path', () => {
-    const layout = path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json');
+    const layout = path.join(ROOT, 'layouts', 'absence-inbound.example.json');
     const aba = ['ABA', '1001', 'A1', 'Sickness', 'S12', ...Array(29).fill('')].join('~');
     const abs = file('ABS_123_20261120_00000001.DAT', goFile([aba], '\n', 'ABS_123_20261120_00000001.DAT'));
     const r = esr(['inspect', abs, '--layout', layout, '--json']);

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { builtInLayoutIds, buildFileName, compileLayout, FileNameError, keyForName, LayoutError, loadLayout, parseFileName } from '../core/codec';
 import { ROOT, read, goFile } from './helpers';
 
-const EXAMPLE = path.join(ROOT, 'examples', 'layouts', 'absence-inbound.example.json');
+const EXAMPLE = path.join(ROOT, 'layouts', 'absence-inbound.example.json');
 
 function minimal(overrides: Record<string, unknown> = {}) {
   return {

@@ -11,7 +11,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, personIdOf, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Problem, type Rejected } from '../../core/codec';
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
-import { detectFor, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
+import { detectFor, exampleLayouts, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
 import { confinedPath, localBase } from '../shared/local-path';
@@ -272,5 +272,9 @@ export = function register(RED: NodeAPI): void {
   // The built-in layouts, for the layout choice in the esr-read and esr-write dialogs.
   RED.httpAdmin.get('/esr/layouts', RED.auth.needsPermission('esr-read.read'), (_req, res) => {
     res.json(builtInLayoutIds().map((id) => ({ id, title: loadLayout(id).spec.title, direction: loadLayout(id).spec.direction })));
+  });
+  // The example trust layout files (the pack's layouts/ folder), offered for the layout-file field.
+  RED.httpAdmin.get('/esr/layouts/examples', RED.auth.needsPermission('esr-read.read'), (_req, res) => {
+    res.json(exampleLayouts());
   });
 };

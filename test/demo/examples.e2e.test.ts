@@ -105,7 +105,7 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     assert.ok(bytes.toString('latin1').endsWith(`FTR,${rows.length},0`));
 
     const [abs] = files(inFolder(), /^ABS_/);
-    const absences = await readAll(loadLayout(path.join(__dirname, '..', '..', '..', 'examples', 'layouts', 'absence-inbound.example.json')), path.join(inFolder(), abs));
+    const absences = await readAll(loadLayout(path.join(__dirname, '..', '..', '..', 'layouts', 'absence-inbound.example.json')), path.join(inFolder(), abs));
     assert.equal(absences.summary.errorCount, 0);
     const aba = absences.records.filter((r) => r.recordType === 'ABA');
     assert.equal(aba.length, demo.seeded.rows.rosterAbsences.length);
@@ -143,7 +143,7 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     assert.equal(clearance.filter((r) => r.kind === 'IMM').length, Math.floor(120 / 5));
     assert.equal(clearance.filter((r) => r.kind === 'ASM').length, Math.floor(120 / 7));
     await waitFor(() => files(inFolder(), /^OHI_/).length === 1, MINUTE);
-    const results = await readAll(loadLayout(path.join(__dirname, '..', '..', '..', 'examples', 'layouts', 'oh-inbound.example.json')), path.join(inFolder(), files(inFolder(), /^OHI_/)[0]));
+    const results = await readAll(loadLayout(path.join(__dirname, '..', '..', '..', 'layouts', 'oh-inbound.example.json')), path.join(inFolder(), files(inFolder(), /^OHI_/)[0]));
     assert.equal(results.summary.errorCount, 0);
     assert.equal(results.records.filter((r) => r.recordType === 'IMM' || r.recordType === 'ASM').length, demo.seeded.rows.ohResults.length);
   });
