@@ -318,7 +318,7 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
     });
 
   /**
-   * What changed in each node from `before` to `after`: positions left out, a Catch node's scope as a set, and a key
+   * What changed in each node from `before` to `after`: positions left out, a Catch node's scope and a link node's links as sets, and a key
    * `before` leaves out that comes back with its type's default (the editor fills defaults in on import; the
    * runtime reads a missing key and its default alike).
    */
@@ -335,7 +335,8 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
         if (['x', 'y', 'w', 'h', 'credentials'].includes(key)) continue;
         let [a, b] = [n[key], m[key]];
         if (!(key in n) && JSON.stringify(b) === JSON.stringify(defaults[n.type as string]?.[key])) continue;
-        if (n.type === 'catch' && key === 'scope' && Array.isArray(a) && Array.isArray(b)) [a, b] = [[...a].sort(), [...b].sort()];
+        const isSet = (n.type === 'catch' && key === 'scope') || (/^link (in|out|call)$/.test(n.type as string) && key === 'links');
+        if (isSet && Array.isArray(a) && Array.isArray(b)) [a, b] = [[...a].sort(), [...b].sort()];
         if (JSON.stringify(a) !== JSON.stringify(b)) found.push(`${n.type as string} ${n.id as string}.${key}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`);
       }
     }
