@@ -221,3 +221,31 @@ describe('esr changes (core)', () => {
     });
   }
 });
+
+describe('esr changes (core): deletes and rehires', () => {
+  const pra = (id: string, extra: Record<string, string> = {}) => ({ recordType: 'PRA', personId: id, effectiveStartDate: '2020-01-01', firstName: 'Siân', lastName: "O'Brien", dateOfBirth: '1980-02-03', nationalInsuranceNumber: `QQ${id}A`, hireDate: '2020-01-01', ...extra });
+  const asa = (id: string, a: string, extra: Record<string, string> = {}) => ({ recordType: 'ASA', personId: id, assignmentId: a, effectiveStartDate: '2020-01-01', earliestAssignmentStartDate: '2020-01-01', grade: 'XR05', organisationId: 'O1', ...extra });
+  const facts = (seq: number, extract: 'full' | 'changes') => ({ name: `F${seq}`, vpd: '123', subtype: 'GDW', extract, sequence: seq, date: '2026-11-2' + seq });
+  const hdr = (seq: number) => ({ recordType: 'HDR', runDate: `2026-11-2${seq}T00:00:00` });
+
+  it('PRD and the last ASD make leavers on the file day; a former leaver back is a rehire, by Person ID or by name, date of birth and NI number', async () => {
+    const store = new LocalStateStore({ folder: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-changes-')) });
+    let today = '2026-11-21';
+    const feeds = new ChangeFeeds(store, { today: () => today });
+    const people = ['201', '202', '203', '204'];
+    await takeAll(feeds, runOfRecords([hdr(1), ...people.flatMap((id) => [pra(id), asa(id, `${id}1`)])], facts(1, 'full')));
+    today = '2026-11-22';
+    const day2 = eventsOf(await takeAll(feeds, runOfRecords([hdr(2), { recordType: 'PRD', personId: '201' }, { recordType: 'ASD', assignmentId: '2021' }, pra('203', { actualTerminationDate: '2026-11-21', terminationReason: 'Retirement' })], facts(2, 'changes'))));
+    assert.deepEqual(brief(day2), ['leaver 201  2026-11-22', 'leaver 202  2026-11-22', 'leaver 203  2026-11-21']);
+    assert.deepEqual(day2.map((e) => e.reason).sort(), ['assignmentsEnded', 'deleted', 'terminated']);
+    today = '2026-11-23';
+    // 203 back under the same Person ID (termination gone, a new assignment); 201 back under a new one, 205.
+    const day3 = eventsOf(await takeAll(feeds, runOfRecords([hdr(3), pra('203'), asa('203', '2032', { effectiveStartDate: '2026-11-23', earliestAssignmentStartDate: '2026-11-23' }), pra('205', { nationalInsuranceNumber: 'QQ201A', hireDate: '2026-11-23' }), asa('205', '2051', { effectiveStartDate: '2026-11-23', earliestAssignmentStartDate: '2026-11-23' })], facts(3, 'changes'))));
+    assert.deepEqual(day3.map((e) => `${e.kind} ${e.personId} ${e.reason} ${e.formerPersonId ?? ''}`).sort(), ['rehire 203 samePersonId ', 'rehire 205 sameIdentity 201']);
+    // Values travel in the event (for downstream systems), under field names.
+    const rehire = day3.find((e) => e.personId === '205')!;
+    assert.ok(rehire.fields.includes('lastName'));
+    assert.equal(rehire.changes.find((c) => c.field === 'lastName')!.after, "O'Brien");
+    await store.close();
+  });
+});
