@@ -97,6 +97,22 @@ function everything(before: PersonState | undefined, after: PersonState): FieldC
   return out;
 }
 
+function sameFields(a: Fields | undefined, b: Fields | undefined): boolean {
+  if (!a || !b) return a === b;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+function sameState(a: PersonState, b: PersonState): boolean {
+  if (a.left !== b.left || !!a.told !== !!b.told || !!a.gone !== !!b.gone || !sameFields(a.p, b.p) || !sameFields(a.ad, b.ad)) return false;
+  const ids = Object.keys(a.a);
+  if (ids.length !== Object.keys(b.a).length) return false;
+  for (const id of ids) if (!sameFields(a.a[id], b.a[id])) return false;
+  return true;
+}
+
 class Builder {
   readonly events: ChangeEvent[] = [];
   constructor(
@@ -146,6 +162,7 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
   const voidPending = new Set<string>();
   let leavers = 0;
   let activeBefore = 0;
+  const touched: string[] = [];
 
   // Former leavers by identity (name + date of birth + NI number), for a rehire under a new Person ID.
   const formerByIdentity = new Map<string, string>();
@@ -199,6 +216,7 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
     if (old?.left && !next.gone) next.left = old.left;
     if (old?.told) next.told = true;
     updates.set(id, next);
+    touched.push(id);
 
     const oldActive = old && !old.gone;
     const hadAssignments = oldActive && Object.keys(old.a).length > 0;
@@ -293,6 +311,12 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
       const when = maxDate([changed.has('address') ? next.ad?.effectiveStartDate : undefined, [...changed].some((c) => c !== 'address') ? next.p.effectiveStartDate : undefined]);
       out.add('change', id, next, when, changes, { categories: [...changed] });
     }
+  }
+
+  // Unchanged people keep their old state object: a full file of 50,000 then holds only what changed twice.
+  for (const id of touched) {
+    const old = people.get(id);
+    if (old && sameState(old, updates.get(id)!)) updates.delete(id);
   }
 
   // A full file lists everyone: active staff it lacks have left (on the file's day).

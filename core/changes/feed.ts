@@ -1,7 +1,7 @@
 /**
  * The changes of GO feeds (one per VPD + subtype) over a durable staff snapshot in the state store.
  *
- * Each feed's snapshot is ONE state document (see StateStore.putDocument): the people, the last sequence taken,
+ * Each feed's snapshot is ONE state document (see StateStore.putDocument; format in codec.ts): the people, the last sequence taken,
  * the run end of the last file, the identities (name, sequence, SHA-256) of the files taken lately and the events
  * waiting for their day. One document means one atomic write: the snapshot and "file X was taken" can never
  * disagree, whatever moment the process dies.
@@ -19,6 +19,8 @@ import type { FileFacts, FileRun } from './file-run';
 import { derive, type ChangeEvent, type Derived } from './derive';
 import { day, type PersonState } from './model';
 import { refreshRequest, type RefreshRequest } from './refresh';
+import { AsciiLines, asciiJson, decodePerson, encodePerson, FORMAT } from './codec';
+import { StateError } from '../state';
 
 export type AlertCode =
   | 'CHANGES_SEQUENCE_GAP'
@@ -105,7 +107,8 @@ interface FileId {
 }
 
 interface Meta {
-  v: 1;
+  /** The document format (codec.ts). */
+  v: number;
   vpd: string;
   subtype: string;
   lastSequence?: number;
@@ -165,12 +168,30 @@ export class ChangeFeeds<Tag = unknown> {
     let feed = this.feeds.get(key);
     if (feed) return feed;
     const text = await this.store.getDocument(documentName(vpd, subtype));
-    let meta: Meta = { v: 1, vpd, subtype, files: [], pending: [] };
+    let meta: Meta = { v: FORMAT, vpd, subtype, files: [], pending: [] };
     const people = new Map<string, PersonState>();
     if (text !== undefined) {
-      const doc = JSON.parse(text) as { meta: Meta; people: Record<string, PersonState> };
-      meta = doc.meta;
-      for (const id of Object.keys(doc.people)) people.set(id, doc.people[id]);
+      // Line 1 the meta, then one person a line: parsed a line at a time, so that memory holds the people once.
+      let at = text.indexOf('\n');
+      try {
+        meta = JSON.parse(at === -1 ? text : text.slice(0, at)) as Meta;
+      } catch {
+        throw new StateError(`the snapshot of feed ${key} is not JSON`, 'STATE_CORRUPT');
+      }
+      if (meta?.v !== FORMAT) throw new StateError(`the snapshot of feed ${key} has format ${String(meta?.v)}; this version reads ${FORMAT}`, 'STATE_INVALID');
+      while (at !== -1 && at < text.length - 1) {
+        const end = text.indexOf('\n', at + 1);
+        const line = text.slice(at + 1, end === -1 ? text.length : end);
+        at = end;
+        let entry: [string, ...Parameters<typeof decodePerson>[0]];
+        try {
+          entry = JSON.parse(line);
+        } catch {
+          throw new StateError(`the snapshot of feed ${key} has a line that is not JSON`, 'STATE_CORRUPT');
+        }
+        const [id, ...rest] = entry;
+        people.set(id, decodePerson(rest as Parameters<typeof decodePerson>[0]));
+      }
     }
     feed = { key, meta, people, held: [] };
     this.feeds.set(key, feed);
@@ -179,10 +200,11 @@ export class ChangeFeeds<Tag = unknown> {
 
   /** Writes the feed's document: the snapshot with `updates` over it, and `meta`. Only then is memory changed. */
   private async write(feed: Feed<Tag>, meta: Meta, updates?: Map<string, PersonState>): Promise<void> {
-    const parts: string[] = [];
-    for (const [id, s] of feed.people) parts.push(`${JSON.stringify(id)}:${JSON.stringify(updates?.get(id) ?? s)}`);
-    if (updates) for (const [id, s] of updates) if (!feed.people.has(id)) parts.push(`${JSON.stringify(id)}:${JSON.stringify(s)}`);
-    await this.store.putDocument(documentName(meta.vpd, meta.subtype), `{"meta":${JSON.stringify(meta)},"people":{${parts.join(',')}}}`);
+    const out = new AsciiLines();
+    out.add(asciiJson(meta));
+    for (const [id, s] of feed.people) out.add(encodePerson(id, updates?.get(id) ?? s));
+    if (updates) for (const [id, s] of updates) if (!feed.people.has(id)) out.add(encodePerson(id, s));
+    await this.store.putDocument(documentName(meta.vpd, meta.subtype), out.done());
     feed.meta = meta;
     if (updates) for (const [id, s] of updates) feed.people.set(id, s);
   }
@@ -256,6 +278,7 @@ export class ChangeFeeds<Tag = unknown> {
     const full = run.facts.extract === 'full';
     const baseline = full && feed.people.size === 0 && this.o.firstFull === 'baseline';
     const derived = derivedIn ?? derive(feed.people, run, { today, fileDate: day(run.runEnd) ?? run.facts.date ?? today, baseline, sha256: run.sha256() });
+    run.people.clear(); // what is left of the file is in `derived`: the rest can go
     if (!derivedIn && full && derived.activeBefore > 0 && derived.leavers / derived.activeBefore > this.o.maxLeaverShare) {
       feed.stopped = { run, tag, derived };
       const share = derived.leavers / derived.activeBefore;
@@ -272,7 +295,10 @@ export class ChangeFeeds<Tag = unknown> {
     const waiting = (e: ChangeEvent) => this.o.future === 'onTheDay' && !!e.effectiveDate && e.effectiveDate > today;
     const events = derived.events.filter((e) => !waiting(e));
     const pending = [...base.pending.filter((e) => !(derived.voidPending.has(e.personId) && e.kind === 'leaver')), ...derived.events.filter(waiting)];
-    for (const e of events) if (e.kind === 'leaver') derived.updates.get(e.personId)!.told = true;
+    for (const e of events) {
+      const s = e.kind === 'leaver' ? derived.updates.get(e.personId) : undefined;
+      if (s) s.told = true;
+    }
     const sha256 = run.sha256();
     const meta: Meta = {
       ...base,

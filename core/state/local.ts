@@ -160,7 +160,7 @@ export class LocalStateStore implements StateStore {
     }
   }
 
-  async putDocument(name: string, text: string | undefined): Promise<void> {
+  async putDocument(name: string, text: string | Buffer | undefined): Promise<void> {
     const dir = await this.dir('documents');
     const file = path.join(dir, `${safeName(name)}.json`);
     try {

@@ -127,7 +127,7 @@ export class RedisStateStore implements StateStore {
     return v === null || v === undefined ? undefined : String(v);
   }
 
-  async putDocument(name: string, text: string | undefined): Promise<void> {
+  async putDocument(name: string, text: string | Buffer | undefined): Promise<void> {
     const key = this.key('document', name);
     await this.run(async (c) => {
       if (text === undefined) await c.del(key);

@@ -35,9 +35,10 @@ export interface StateStore {
 
   /**
    * Replaces a named document whole, atomically: a reader (also after a crash, kill -9 or power cut) sees the old
-   * text or the new one, never a mix. Durable before the promise resolves. `undefined` removes it.
+   * text or the new one, never a mix. Durable before the promise resolves. `undefined` removes it. A Buffer is
+   * taken as UTF-8 text (it saves a copy of a large document).
    */
-  putDocument(name: string, text: string | undefined): Promise<void>;
+  putDocument(name: string, text: string | Buffer | undefined): Promise<void>;
 
   /**
    * Takes a lease, or renews one `owner` holds: true when `owner` holds it for `ttlMs` from now, false when another
