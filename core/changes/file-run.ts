@@ -56,7 +56,7 @@ export class FileRun {
   private count = 0;
 
   /** `facts`: name, VPD, subtype, full or changes, sequence (see FileFacts). */
-  constructor(readonly facts: FileFacts) {}
+  constructor(public facts: FileFacts) {}
 
   /** Rows handed in so far. */
   get records(): number {
