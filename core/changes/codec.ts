@@ -38,6 +38,7 @@ export function encodePerson(id: string, s: PersonState): string {
   return asciiJson(e);
 }
 
+/** A person from one document line (without its leading Person ID); shared values are pooled again. */
 export function decodePerson(e: Encoded): PersonState {
   const s: PersonState = { p: fields(e[0], PERSON_KEEP), a: {} };
   for (const [id, r] of e[1]) s.a[id] = fields(r, ASSIGNMENT_KEEP);

@@ -100,7 +100,10 @@ export function pick(record: Record<string, unknown>, keys: readonly string[]): 
 /** ISO date part of a date or timestamp text. */
 export const day = (v: string | undefined): string | undefined => (v ? v.slice(0, 10) : undefined);
 
-/** True when the person has at least one assignment that has not ended by `today`... or ends later. */
+/**
+ * The day a person leaves (YYYY-MM-DD), or undefined while they stay: gone from the list (their recorded day, else
+ * `fileDate`), an Actual Termination Date, or else the last end date once every assignment has one.
+ */
 export function leavingDate(s: PersonState, fileDate: string): string | undefined {
   if (s.gone) return s.left ?? fileDate;
   const term = day(s.p.actualTerminationDate);
