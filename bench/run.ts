@@ -9,6 +9,7 @@ import { fullFileRecords, SyntheticTrust, writeGoFile } from '../core/synthetic'
 import { benchSftp } from './sftp';
 import { benchFtps } from './ftps';
 import { benchState } from './state';
+import { benchChanges } from './changes';
 
 const DATA = path.join(__dirname, '..', '..', 'bench', '.data');
 const MB = 1024 * 1024;
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   await benchSftp(DATA, print);
   await benchFtps(DATA, print);
   await benchState(print);
+  await benchChanges(DATA, print);
   if (process.env.BENCH_1GB) {
     const big = await ensureFile('go-trust-1gb.DAT', 1024 * MB);
     const run = measure('esr', big);

@@ -9,7 +9,11 @@
  * - A lease is a JSON file {owner, expires} made with exclusive create; a lapsed one is taken over by renaming it
  *   away first (of two processes only one rename succeeds).
  *
+ * - A document is one file replaced whole the same way (write-file-atomic), so a large fact that changes together
+ *   (a staff snapshot and the file it is up to date with) costs one write and one fsync, not one per part.
+ *
  * Layout on disk: `<folder>/counters/<counter>/<n>`, `<folder>/ledgers/<ledger>/<key>.json`, `<folder>/leases/<name>`,
+ * `<folder>/documents/<name>.json`,
  * where each name is made safe for a file name and kept unique with a hash.
  */
 import * as fs from 'node:fs';
@@ -143,6 +147,28 @@ export class LocalStateStore implements StateStore {
         if (code(err) !== 'ENOENT') throw err;
       }
     } else await writeFileAtomic(file, JSON.stringify({ key, value }), { mode: 0o600, fsync: true });
+    await syncFolder(dir);
+  }
+
+  async getDocument(name: string): Promise<string | undefined> {
+    const file = path.join(this.folder, 'documents', `${safeName(name)}.json`);
+    try {
+      return await fs.promises.readFile(file, 'utf8');
+    } catch (err) {
+      if (code(err) === 'ENOENT') return undefined;
+      throw new StateError(`cannot read the state document ${path.basename(file)} (${code(err) ?? 'error'})`, 'STATE_UNAVAILABLE');
+    }
+  }
+
+  async putDocument(name: string, text: string | Buffer | undefined): Promise<void> {
+    const dir = await this.dir('documents');
+    const file = path.join(dir, `${safeName(name)}.json`);
+    try {
+      if (text === undefined) await fs.promises.unlink(file).catch((err) => (code(err) === 'ENOENT' ? undefined : Promise.reject(err)));
+      else await writeFileAtomic(file, text, { mode: 0o600, fsync: true });
+    } catch (err) {
+      throw new StateError(`cannot write the state document ${path.basename(file)} (${code(err) ?? 'error'})`, 'STATE_UNAVAILABLE');
+    }
     await syncFolder(dir);
   }
 

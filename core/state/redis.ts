@@ -4,7 +4,7 @@
  * with `appendonly yes` and `appendfsync always` for the guarantee the local store gives (see the README).
  *
  * Keys (under the prefix, default `esr`): `<prefix>:counter:<counter>`, `<prefix>:ledger:<ledger>` (a hash),
- * `<prefix>:lease:<name>`.
+ * `<prefix>:lease:<name>`, `<prefix>:document:<name>` (one string, replaced whole by one SET: atomic).
  */
 import { createClient } from '@redis/client';
 import { StateError, type LedgerValue, type StateStore } from './store';
@@ -120,6 +120,19 @@ export class RedisStateStore implements StateStore {
 
   async set(ledger: string, key: string, value: LedgerValue | undefined): Promise<void> {
     await this.run((c) => (value === undefined ? c.hDel(this.key('ledger', ledger), key) : c.hSet(this.key('ledger', ledger), key, JSON.stringify(value))));
+  }
+
+  async getDocument(name: string): Promise<string | undefined> {
+    const v = await this.run((c) => c.get(this.key('document', name)));
+    return v === null || v === undefined ? undefined : String(v);
+  }
+
+  async putDocument(name: string, text: string | Buffer | undefined): Promise<void> {
+    const key = this.key('document', name);
+    await this.run(async (c) => {
+      if (text === undefined) await c.del(key);
+      else await c.set(key, text);
+    });
   }
 
   async lease(name: string, owner: string, ttlMs: number): Promise<boolean> {

@@ -28,6 +28,19 @@ export interface StateStore {
   set(ledger: string, key: string, value: LedgerValue | undefined): Promise<void>;
 
   /**
+   * A named document (e.g. the staff snapshot of one feed, with the file it is up to date with), or undefined.
+   * Documents are for facts that are large and change together: one document is read and replaced whole.
+   */
+  getDocument(name: string): Promise<string | undefined>;
+
+  /**
+   * Replaces a named document whole, atomically: a reader (also after a crash, kill -9 or power cut) sees the old
+   * text or the new one, never a mix. Durable before the promise resolves. `undefined` removes it. A Buffer is
+   * taken as UTF-8 text (it saves a copy of a large document).
+   */
+  putDocument(name: string, text: string | Buffer | undefined): Promise<void>;
+
+  /**
    * Takes a lease, or renews one `owner` holds: true when `owner` holds it for `ttlMs` from now, false when another
    * owner holds it. A lease not renewed within its time lapses and can be taken by anyone.
    */

@@ -14,6 +14,8 @@ export type GoSubtype = 'GDW' | 'EXP';
 
 const layoutId = (subtype: GoSubtype) => (subtype === 'GDW' ? 'go-gdw' : 'go-exp');
 const JOB_LIST = [...JOBS];
+/** A job's index, by name: people of later days are copies (structuredClone), so their job is not one of JOBS. */
+const jobIndex = (job: Assignment['job']) => JOB_LIST.findIndex((j) => j.job === job.job);
 /** One position per ward and job. */
 const positionId = (unit: number, job: number) => `P${unit}-${job}`;
 
@@ -80,7 +82,7 @@ function assignmentRows(p: Person, a: Assignment, stamp: string): EsrRecord[] {
     employeeCategory: hours < 37.5 ? 'Part Time' : 'Full Time', assignmentCategory: a.primary ? 'Permanent' : 'Bank',
     primaryAssignment: a.primary ? 'Y' : 'N', normalHoursSessions: String(hours), frequency: 'W',
     fte: (hours / 37.5).toFixed(4).replace(/0+$/, '').replace(/\.$/, ''), organisationId: `O${unit}`,
-    positionId: positionId(unit, JOB_LIST.indexOf(job)), positionName: `${positionId(unit, JOB_LIST.indexOf(job))}|${job.job}|${job.staffGroup}|`,
+    positionId: positionId(unit, jobIndex(job)), positionName: `${positionId(unit, jobIndex(job))}|${job.job}|${job.staffGroup}|`,
     grade: job.grade, annualSalaryValue: String(Math.round((job.salary * hours) / 37.5)), jobName: job.job,
     lastUpdateDate: stamp, lastWorkingDay: p.terminationDate ?? undefined,
   });

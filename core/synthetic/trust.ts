@@ -112,7 +112,7 @@ export class SyntheticTrust {
         a.previous = { hours: a.hours, job: a.job, unit: a.unit };
         a.changedOn = effective;
         if (kind === 'hours') a.hours = a.hours === 37.5 ? 30 : 37.5;
-        if (kind === 'grade') a.job = JOBS[(JOBS.indexOf(a.job) + 1) % JOBS.length];
+        if (kind === 'grade') a.job = JOBS[(JOBS.findIndex((j) => j.job === a.job.job) + 1) % JOBS.length]; // a copy: found by name
         if (kind === 'move') a.unit = (a.unit + 1) % this.units;
       }
       changed.push({ person: p, kind });

@@ -106,6 +106,26 @@ describe('state stores', () => {
           await store.close();
         }
       });
+      it('keeps documents whole: a large one replaced, read back the same, removed', async () => {
+        prefixes++;
+        const store = backend.make();
+        try {
+          const name = 'changes:123:GDW/ü';
+          assert.equal(await store.getDocument(name), undefined);
+          const big = JSON.stringify({ people: Array.from({ length: 20_000 }, (_, i) => [String(100000 + i), 'Zoë', "O'Brien", 'XR05']) });
+          await store.putDocument(name, big);
+          assert.equal(await store.getDocument(name), big);
+          await store.putDocument(name, '{"v":2}');
+          assert.equal(await store.getDocument(name), '{"v":2}');
+          assert.equal(await store.getDocument('another'), undefined);
+          await store.putDocument(name, undefined);
+          assert.equal(await store.getDocument(name), undefined);
+          await store.putDocument(name, undefined); // removing what is not there is fine
+        } finally {
+          await store.close();
+        }
+      });
+
 
       it('gives a lease to one owner at a time, renews it, and lets it lapse', async () => {
         prefixes++;
