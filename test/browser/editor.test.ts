@@ -6,76 +6,39 @@
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import * as http from 'node:http';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, SSHD_SKIP, startSshd } from '../support/sshd';
+import type { Page } from 'playwright-core';
+import { SSHD_SKIP, startSshd } from '../support/sshd';
+import { EDITOR_SKIP, startEditor, type Editor } from '../support/editor';
 import { ROOT } from '../helpers';
 import { exampleEnv } from '../../demo/demo';
 import { seedDemo } from '../../demo/seed';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const SKIP = CHROMIUM ? false : 'skipped: Debian chromium is not installed (.ci/run installs it)';
 const TYPES = ['esr-sftp-server', 'esr-state', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map', 'esr-lease', 'esr-changes'];
 /** Configuration nodes: not in the palette, their dialogs open from a node's. */
 const CONFIG = ['esr-sftp-server', 'esr-state'];
 const EXAMPLES = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json'));
 
-function get(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    http.get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', () => resolve(0));
-  });
-}
-
-describe('the editor in Chromium', { skip: SKIP }, () => {
-  let red: ChildProcess;
-  let log = '';
+describe('the editor in Chromium', { skip: EDITOR_SKIP }, () => {
+  let editor: Editor;
   let port: number;
-  let browser: import('playwright-core').Browser;
-  let page: import('playwright-core').Page;
-  const consoleErrors: string[] = [];
+  let page: Page;
+  let consoleErrors: string[];
 
   before(async () => {
-    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-editor-'));
-    fs.mkdirSync(path.join(userDir, 'node_modules', '@esrflow'), { recursive: true });
-    fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', '@esrflow', 'node-red-esr'));
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'editor-test', dependencies: { '@esrflow/node-red-esr': '*' } }));
-    port = await freePort();
-    fs.writeFileSync(
-      path.join(userDir, 'settings.js'),
-      `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false }, telemetry: { enabled: false } })};`,
-    );
-    // The examples' environment as the demo sets it, with a hub and trust systems that are not there.
-    const seeded = await seedDemo(path.join(userDir, 'hub'), path.join(userDir, 'exports'), { staff: 10 });
-    const hub = { host: '127.0.0.1', port: 1, username: 'demo', fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
-    const env = { ...process.env, ...exampleEnv(hub, seeded, (system) => `http://127.0.0.1:1/${system}`, path.join(userDir, 'roster')) };
-    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    red.stdout!.on('data', (d: Buffer) => (log += d));
-    red.stderr!.on('data', (d: Buffer) => (log += d));
-    for (let i = 0; i < 200 && (await get(`http://127.0.0.1:${port}/`)) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    editor = await startEditor({
+      // The examples' environment as the demo sets it, with a hub and trust systems that are not there.
+      prepare: async (userDir) => {
+        const seeded = await seedDemo(path.join(userDir, 'hub'), path.join(userDir, 'exports'), { staff: 10 });
+        const hub = { host: '127.0.0.1', port: 1, username: 'demo', fingerprint: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
+        return exampleEnv(hub, seeded, (system) => `http://127.0.0.1:1/${system}`, path.join(userDir, 'roster'));
+      },
     });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (err) => consoleErrors.push(String(err)));
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForSelector('.red-ui-palette-node[data-palette-type="esr-read"]', { timeout: 30_000 });
-    // A first start may still ask about update notifications: answer it as a user would.
-    await page.locator('button:has-text("No, do not enable notifications")').click({ timeout: 2000 }).catch(() => undefined);
+    ({ page, port, consoleErrors } = editor);
   });
 
   after(async () => {
-    await browser?.close();
-    red?.kill('SIGTERM');
+    await editor?.close();
   });
 
   it('shows every node in the palette under ESR (the config nodes among the configuration nodes)', async () => {
@@ -566,7 +529,7 @@ describe('the editor in Chromium', { skip: SKIP }, () => {
     }
     // The deployed examples poll a hub that is not there, and the dialogs above make servers at invented hosts:
     // those connection errors are expected, nothing else.
-    const errors = log.split('\n').filter((l) => l.includes('[error]') && !/ECONNREFUSED|ENOTFOUND|HOST_KEY|AUTH_FAILED|BAD_KEY/.test(l));
+    const errors = editor.log().split('\n').filter((l) => l.includes('[error]') && !/ECONNREFUSED|ENOTFOUND|HOST_KEY|AUTH_FAILED|BAD_KEY/.test(l));
     assert.deepEqual(errors, [], 'Node-RED logged an unexpected error');
   });
 });

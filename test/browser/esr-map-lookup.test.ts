@@ -5,55 +5,27 @@
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import * as http from 'node:http';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../support/sshd';
-import { ROOT } from '../helpers';
+import type { Page } from 'playwright-core';
+import { EDITOR_SKIP, startEditor, type Editor } from '../support/editor';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const SKIP = CHROMIUM ? false : 'skipped: Debian chromium is not installed (.ci/run installs it)';
-
-function get(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    http.get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', () => resolve(0));
-  });
-}
-
-describe('esr-map lookups in the editor', { skip: SKIP }, () => {
-  let red: ChildProcess;
-  let browser: import('playwright-core').Browser;
-  let page: import('playwright-core').Page;
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-map-editor-'));
-  const csv = path.join(userDir, 'grades.csv');
+describe('esr-map lookups in the editor', { skip: EDITOR_SKIP }, () => {
+  let editor: Editor;
+  let page: Page;
+  let csv: string;
 
   before(async () => {
-    fs.writeFileSync(csv, Buffer.from([...Buffer.from('code,name\nB5,'), 0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72, 0x0a])); // Müller in Windows-1252
-    fs.mkdirSync(path.join(userDir, 'node_modules', '@esrflow'), { recursive: true });
-    fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', '@esrflow', 'node-red-esr'));
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'esr-map-editor-test', dependencies: { '@esrflow/node-red-esr': '*' } }));
-    const port = await freePort();
-    fs.writeFileSync(
-      path.join(userDir, 'settings.js'),
-      `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false }, telemetry: { enabled: false } })};`,
-    );
-    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && (await get(`http://127.0.0.1:${port}/`)) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForSelector('.red-ui-palette-node[data-palette-type="esr-map"]', { timeout: 30_000 });
-    await page.locator('button:has-text("No, do not enable notifications")').click({ timeout: 2000 }).catch(() => undefined);
+    editor = await startEditor({
+      prepare: (userDir) => {
+        csv = path.join(userDir, 'grades.csv');
+        fs.writeFileSync(csv, Buffer.from([...Buffer.from('code,name\nB5,'), 0x4d, 0xfc, 0x6c, 0x6c, 0x65, 0x72, 0x0a])); // Müller in Windows-1252
+      },
+    });
+    page = editor.page;
   });
 
   after(async () => {
-    await browser?.close();
-    red?.kill('SIGTERM');
+    await editor?.close();
   });
 
   it('offers UTF-8, Windows-1252 and ISO-8859-1 for a CSV lookup, keeps the choice, and Try it reads the file so', async () => {

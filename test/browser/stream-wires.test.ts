@@ -5,59 +5,21 @@
  */
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as http from 'node:http';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../support/sshd';
-import { ROOT } from '../helpers';
+import type { Page } from 'playwright-core';
+import { EDITOR_SKIP, startEditor, type Editor } from '../support/editor';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
-const SKIP = CHROMIUM ? false : 'skipped: Debian chromium is not installed (.ci/run installs it)';
-
-function get(url: string): Promise<number> {
-  return new Promise((resolve) => {
-    http.get(url, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', () => resolve(0));
-  });
-}
-
-describe('the editor: a stream wired to more than one node', { skip: SKIP }, () => {
-  let red: ChildProcess;
-  let browser: import('playwright-core').Browser;
-  let page: import('playwright-core').Page;
-  const consoleErrors: string[] = [];
+describe('the editor: a stream wired to more than one node', { skip: EDITOR_SKIP }, () => {
+  let editor: Editor;
+  let page: Page;
+  let consoleErrors: string[];
 
   before(async () => {
-    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-editor-'));
-    fs.mkdirSync(path.join(userDir, 'node_modules', '@esrflow'), { recursive: true });
-    fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', '@esrflow', 'node-red-esr'));
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'editor-test', dependencies: { '@esrflow/node-red-esr': '*' } }));
-    const port = await freePort();
-    fs.writeFileSync(
-      path.join(userDir, 'settings.js'),
-      `module.exports = ${JSON.stringify({ uiHost: '127.0.0.1', uiPort: port, flowFile: 'flows.json', credentialSecret: 'editor-test', logging: { console: { level: 'warn' } }, editorTheme: { tours: false }, telemetry: { enabled: false } })};`,
-    );
-    red = spawn(process.execPath, [require.resolve('node-red/red.js'), '-u', userDir, '-s', path.join(userDir, 'settings.js')], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && (await get(`http://127.0.0.1:${port}/`)) !== 200; i++) await new Promise((r) => setTimeout(r, 100));
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('pageerror', (err) => consoleErrors.push(String(err)));
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForSelector('.red-ui-palette-node[data-palette-type="esr-sftp-in"]', { timeout: 30_000 });
-    await page.locator('button:has-text("No, do not enable notifications")').click({ timeout: 2000 }).catch(() => undefined);
+    editor = await startEditor();
+    ({ page, consoleErrors } = editor);
   });
 
   after(async () => {
-    await browser?.close();
-    red?.kill('SIGTERM');
+    await editor?.close();
   });
 
   /** Imports an esr-sftp-in (output as given) and two debug nodes; returns the poller's id. */
