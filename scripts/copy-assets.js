@@ -1,4 +1,4 @@
-// Copies the non-TypeScript files the compiled code needs (built-in layouts, node editor HTML) into dist/.
+// Copies the non-TypeScript files the compiled code needs (built-in layouts, node editor HTML, icons) into dist/.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -25,3 +25,12 @@ function copyTree(from, to, ext) {
 }
 
 for (const c of copies) copyTree(path.join(root, c.from), path.join(root, c.to), c.ext);
+
+// Node-RED looks for a node's icons in an `icons` folder beside the node's .js file (dist/nodes/<node>/icons), not at
+// the package root: each node folder gets a copy of the pack's icons.
+const nodesDir = path.join(root, 'dist', 'nodes');
+for (const entry of fs.readdirSync(nodesDir, { withFileTypes: true })) {
+  if (entry.isDirectory() && fs.existsSync(path.join(nodesDir, entry.name, `${entry.name}.js`))) {
+    copyTree(path.join(root, 'icons'), path.join(nodesDir, entry.name, 'icons'), '.svg');
+  }
+}

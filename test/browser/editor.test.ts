@@ -53,6 +53,17 @@ describe('the editor in Chromium', { skip: EDITOR_SKIP }, () => {
     for (const type of CONFIG) assert.equal(await page.evaluate((t) => (globalThis as any).RED.nodes.getType(t).category, type), 'config');
   });
 
+  it("draws every node with the pack's own icon, which Node-RED serves", async () => {
+    for (const type of TYPES.filter((t) => !CONFIG.includes(t))) {
+      const icon = await page.evaluate((t) => (globalThis as any).RED.nodes.getType(t).icon, type);
+      const drawn = await page.evaluate((t) => (globalThis as any).$(`.red-ui-palette-node[data-palette-type="${t}"] .red-ui-palette-icon`).css('background-image'), type);
+      assert.ok(String(drawn).includes(`/icons/@esrflow/node-red-esr/${icon}`), `${type} is drawn with ${drawn}`);
+      // Node-RED answers an icon it does not know with its default one: compare what it serves with the pack's file.
+      const served = await page.evaluate(async (url) => (await fetch(url)).text(), `icons/@esrflow/node-red-esr/${icon}`);
+      assert.equal(served, fs.readFileSync(path.join(ROOT, 'icons', icon), 'utf8'), `${type}: ${icon} is served`);
+    }
+  });
+
   const addNode = (type: string) =>
     page.evaluate((t) => {
       const RED = (globalThis as any).RED;

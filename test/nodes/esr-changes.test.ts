@@ -21,12 +21,15 @@ describe('esr-changes in Node-RED', { skip: NODE_RED_SKIP }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-changes-node-'));
   const trust = new SyntheticTrust({ staff: 200, seed: 3 });
   let names: string[] = [];
+  const original = { ...helper.settings() };
   before(async () => {
     names = await writeGoFiles(trust, dir, { days: 3 });
+    helper.settings({ ...original, esrLocalBase: dir }); // esr-read reads the files by path, only inside its base folder
     await new Promise<void>((resolve) => helper.startServer(resolve));
   });
   afterEach(async () => helper.unload());
   after(async () => {
+    helper.settings(original);
     await new Promise<void>((resolve) => helper.stopServer(resolve));
     fs.rmSync(dir, { recursive: true, force: true });
   });

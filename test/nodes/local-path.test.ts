@@ -13,7 +13,7 @@ import { collect, NODE_RED_SKIP, coreNode, helper, nodeFile, onTab, waitFor, typ
 
 const NAME = 'GO_123_GDW_GOC_20261120_00000007.DAT';
 const FILE = goFile([goLine('PRA', 44, { 2: '1001', 3: '20200101', 5: 'E1001', 7: 'Ames', 8: 'Ann' })], '\n', NAME);
-const settings = (s?: Record<string, unknown>): Record<string, unknown> => (helper as unknown as { settings(s?: Record<string, unknown>): Record<string, unknown> }).settings(s);
+const settings = (s?: Record<string, unknown>): Record<string, unknown> => helper.settings(s);
 
 describe('local paths are confined to a base folder', () => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-base-'));

@@ -15,7 +15,8 @@ export const helper = require('node-red-node-test-helper') as {
   startServer(done: () => void): void;
   stopServer(done: () => void): void;
   request(): { post(url: string): { send(body: unknown): Promise<{ status: number; body: any }> }; get(url: string): Promise<{ status: number; body: any; text: string }> };
-  settings(s: Record<string, unknown>): void;
+  /** The runtime's settings (settings.js), replaced by `s` when given; returns them. */
+  settings(s?: Record<string, unknown>): Record<string, unknown>;
 };
 
 const [major, minor] = process.versions.node.split('.').map(Number);
