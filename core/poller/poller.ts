@@ -481,17 +481,19 @@ export class Poller {
 
   /**
    * Hands a claim back (e.g. its download failed): counted as an attempt; the file is taken again by a later poll,
-   * or goes to the error folder after maxAttempts.
+   * or goes to the error folder after maxAttempts. `counted: false` for a fault that is not the file's (a flow wired
+   * so that the file cannot be read): the attempt is given back, and the file never goes to the error folder for it.
    */
-  async release(ticket: ClaimTicket): Promise<void> {
+  async release(ticket: ClaimTicket, options: { counted?: boolean } = {}): Promise<void> {
     const entry = await this.held(ticket);
+    const attempts = (entry.attempts ?? 1) - (options.counted === false ? 1 : 0);
     if (this.options.claim === 'ledger') {
-      await this.setLedger(ticket.name, { state: 'retry', at: this.now(), attempts: entry.attempts ?? 1 });
+      await this.setLedger(ticket.name, { state: 'retry', at: this.now(), attempts });
       await this.settled(ticket.name);
       return;
     }
     this.toRelease.add(entry.path);
-    await this.handBack(entry.path, ticket.name, entry.attempts ?? 1);
+    await this.handBack(entry.path, ticket.name, attempts);
     this.toRelease.delete(entry.path);
     await this.settled(ticket.name);
   }

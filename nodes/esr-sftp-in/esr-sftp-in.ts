@@ -131,9 +131,12 @@ export = function register(RED: NodeAPI): void {
             if (misuse) throw misuse;
             over('read');
           } catch (err) {
-            await poller.release(claim).catch(() => undefined);
+            const misused = isStreamMisuse(err);
+            await poller.release(claim, { counted: !misused }).catch(() => undefined);
             over('released');
-            report(err, { topic: 'esr-sftp-in', filename: claim.name });
+            // A stream wired to two nodes: the node that got the copy has told Catch already; one message is enough.
+            if (misused) own.fail(err, t('status.error'), 'poll');
+            else report(err, { topic: 'esr-sftp-in', filename: claim.name });
             clean = false;
           }
         }
@@ -207,7 +210,7 @@ export = function register(RED: NodeAPI): void {
               const outcome = msg.error ? await streaming.get(ticket.token) : undefined;
               if (outcome === 'released') return;
               if (msg.error) {
-                if (isStreamMisuse(msg.error)) await poller.release(ticket);
+                if (isStreamMisuse(msg.error)) await poller.release(ticket, { counted: false });
                 else await poller.fail(ticket);
                 // Red until a file goes through: the file's name and the code of its error (never its message).
                 const code = errorCode(msg.error);

@@ -59,7 +59,8 @@ describe('a stream from esr-sftp-in wired to two nodes, in Node-RED', { skip: SS
     const flow: FlowNode[] = [
       { id: 'srv', type: 'esr-sftp-server', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, timeoutSec: 20 },
       // A node added first on the same wire (a debug or function node) gets the message itself; esr-read a copy.
-      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'stream', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'archive', claimTimeoutMin: 10, maxAttempts: 3, wires: [['first', 'read', 'sent']] },
+      // One attempt only: a hand-back for a wiring fault is not an attempt, else the file would go to the error folder.
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'stream', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'archive', claimTimeoutMin: 10, maxAttempts: 1, wires: [['first', 'read', 'sent']] },
       { id: 'first', type: 'function', func: 'return null;', outputs: 1, wires: [[]] },
       { id: 'sent', type: 'helper' },
       { id: 'read', type: 'esr-read', layout: 'auto', lenient: false, input: 'payload', mode: 'record', filename: 'filename', filenameType: 'msg', wires: [['records'], [], ['in']] },
@@ -86,5 +87,6 @@ describe('a stream from esr-sftp-in wired to two nodes, in Node-RED', { skip: SS
     assert.deepEqual(fs.existsSync(local('error')) ? fs.readdirSync(local('error')) : [], [], 'nothing in the error folder');
     assert.deepEqual(fs.readdirSync(local('.esr-claims')), [], 'no claim left');
     assert.ok(!JSON.stringify(helper.log().args).includes('CLAIM_NOT_HELD'), 'the Catch message coming back settles nothing twice');
+    assert.equal(caught.filter((m) => m.error.code === STREAM_COPIED || /wire a stream/.test(m.error.message)).length, 1, 'one Catch message for the fault');
   });
 });
