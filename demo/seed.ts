@@ -14,9 +14,9 @@ export const ROOT = path.join(__dirname, '..', '..');
 export const FEEDS = { rostering: 'Out/rostering', expenses: 'Out/expenses', oh: 'Out/occupational-health', identity: 'Out/identity' } as const;
 
 /** The change-file days the hub holds (the full file is day 0). */
-export const DAYS = 2;
+export const DAYS = 3;
 /** The day whose change file never reached the identity system's copy of the feed: a sequence gap, on purpose. */
-export const IDENTITY_LOST_DAY = 1;
+export const IDENTITY_LOST_DAY = 2;
 
 export interface Seeded {
   trust: SyntheticTrust;
@@ -30,11 +30,11 @@ export interface Seeded {
 const cell = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
 const csv = (rows: (string | number)[][]) => rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 
-/** The full file is dated two days ago and each day since has a change file, so the demo starts with three files. */
+/** The full file is dated DAYS days ago and each day since has a change file, so the demo starts with DAYS + 1 files. */
 export async function seedDemo(hubRoot: string, exportsDir: string, options: { staff?: number; seed?: number; today?: string } = {}): Promise<Seeded> {
   const today = options.today ?? new Date().toISOString().slice(0, 10);
   const full = new Date(`${today}T00:00:00Z`);
-  full.setUTCDate(full.getUTCDate() - 2);
+  full.setUTCDate(full.getUTCDate() - DAYS);
   const trust = new SyntheticTrust({ staff: options.staff ?? 200, seed: options.seed ?? 1, date: full.toISOString().slice(0, 10) });
   const gdw = await writeGoFiles(trust, path.join(hubRoot, FEEDS.rostering), { days: DAYS, subtypes: ['GDW'] });
   const exp = await writeGoFiles(trust, path.join(hubRoot, FEEDS.expenses), { days: DAYS, subtypes: ['EXP'] });
