@@ -5,9 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startGdrResponder, type GdrResponder } from './hub/gdr-responder';
 import { generateUserKey, startHub, type Hub } from './hub/sftp-hub';
 import { checkPortFree, deployExamples, EXAMPLES, startNodeRed, type RunningNodeRed } from './node-red';
-import { FEEDS, ROOT, seedDemo, type Seeded } from './seed';
+import { DAYS, FEEDS, ROOT, seedDemo, type Seeded } from './seed';
 import { startStandIns, type StandIns, type System } from './stand-ins';
 
 export interface DemoOptions {
@@ -37,6 +39,10 @@ export interface Demo {
   seeded: Seeded;
   /** where the rostering example writes the roster system's CSV import files */
   rosterCsvDir: string;
+  /** where the identity example writes the joiners/movers/leavers CSV files for Active Directory scripts */
+  identityCsvDir: string;
+  /** the hub's answers to refresh requests (GDR files in In/) */
+  gdr: GdrResponder;
   stop(): Promise<void>;
 }
 
@@ -48,8 +54,20 @@ function keyPair(file: string): { privateKey: string; publicKey: string } {
   return pair;
 }
 
+/** A random token kept in the demo folder, as the keys are: flows kept from the last start hold it in their credentials. */
+function token(file: string): string {
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
 /** The environment the example flows read: where the hub is, its folders, the trust systems and their exports. */
-export function exampleEnv(hub: { host: string; port: number; username: string; fingerprint: string }, seeded: Seeded, url: (system: System) => string, rosterCsvDir: string): Record<string, string> {
+export function exampleEnv(
+  hub: { host: string; port: number; username: string; fingerprint: string },
+  seeded: Seeded,
+  url: (system: System) => string,
+  rosterCsvDir: string,
+  identity: { url: string; csvDir: string } = { url: '', csvDir: '' },
+): Record<string, string> {
   return {
     ESR_HUB_HOST: hub.host,
     ESR_HUB_PORT: String(hub.port),
@@ -71,6 +89,9 @@ export function exampleEnv(hub: { host: string; port: number; username: string; 
     OH_RESULTS_CSV: seeded.exports.ohResults,
     OH_OUTBOUND_LAYOUT: path.join(ROOT, 'layouts', 'oh-outbound.example.json'),
     OH_INBOUND_LAYOUT: path.join(ROOT, 'layouts', 'oh-inbound.example.json'),
+    ESR_IDENTITY_FOLDER: FEEDS.identity,
+    IDENTITY_SCIM_URL: identity.url,
+    IDENTITY_AD_CSV_DIR: identity.csvDir,
   };
 }
 
@@ -87,15 +108,21 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const user = keyPair(path.join(dir, 'keys', 'demo-user.json'));
   const host = keyPair(path.join(dir, 'keys', 'demo-hub-host.json'));
   const hub = await startHub({ root: hubRoot, username: 'esr-demo', authorizedKey: user.publicKey, hostKey: host.privateKey });
-  const standIns = await startStandIns(systems);
+  const identityToken = token(path.join(dir, 'keys', 'demo-identity-token'));
+  const standIns = await startStandIns(systems, identityToken);
+  // The identity feed lost a change file (see seed.ts): its refresh request is answered with a full file there.
+  const gdr = startGdrResponder({ root: hubRoot, trust: seeded.trust, days: DAYS, feeds: [FEEDS.identity], firstSequence: DAYS + 2 });
   const rosterCsvDir = path.join(systems, 'roster', 'import');
-  const env = exampleEnv({ host: hub.host, port: hub.port, username: 'esr-demo', fingerprint: hub.fingerprint }, seeded, (system) => standIns.url(system), rosterCsvDir);
+  const identityCsvDir = path.join(systems, 'identity', 'ad');
+  const env = exampleEnv({ host: hub.host, port: hub.port, username: 'esr-demo', fingerprint: hub.fingerprint }, seeded, (system) => standIns.url(system), rosterCsvDir, { url: standIns.identity.url, csvDir: identityCsvDir });
+  fs.mkdirSync(identityCsvDir, { recursive: true });
   let nodeRed: RunningNodeRed | undefined;
   try {
     nodeRed = await startNodeRed(path.join(dir, 'node-red'), options.port, env, { reset: options.reset, logFile: path.join(dir, 'node-red.log') });
-    if (!nodeRed.hadFlows) await deployExamples(nodeRed.url, { privateKey: user.privateKey }, options.examples ?? EXAMPLES);
+    if (!nodeRed.hadFlows) await deployExamples(nodeRed.url, { privateKey: user.privateKey }, options.examples ?? EXAMPLES, { 'i-scim-post': { password: identityToken } });
   } catch (err) {
     await nodeRed?.stop();
+    gdr.close();
     await Promise.all([hub.close(), standIns.close()]);
     throw err;
   }
@@ -109,8 +136,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     deployed: !running.hadFlows,
     seeded,
     rosterCsvDir,
+    identityCsvDir,
+    gdr,
     stop: async () => {
       await running.stop();
+      gdr.close();
       await Promise.all([hub.close(), standIns.close()]);
     },
   };

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ROOT } from './seed';
 
-export const EXAMPLES = ['rostering.json', 'expenses.json', 'occupational-health.json'];
+export const EXAMPLES = ['rostering.json', 'expenses.json', 'occupational-health.json', 'identity.json'];
 
 export interface RunningNodeRed {
   url: string;
@@ -96,14 +96,21 @@ export async function startNodeRed(userDir: string, port: number, env: Record<st
   return { url, process: child, log: () => output, logFile, hadFlows, stop };
 }
 
-/** Deploys the example flows (one tab each, one shared "ESR hub" server node) with the hub credentials. */
-export async function deployExamples(url: string, credentials: Record<string, string>, examples = EXAMPLES): Promise<void> {
+/**
+ * Deploys the example flows (one tab each, one shared "ESR hub" server node) with the hub credentials, and `more`
+ * credentials by node id (the identity example's bearer token): credentials never live in an example file.
+ */
+export async function deployExamples(url: string, credentials: Record<string, string>, examples = EXAMPLES, more: Record<string, Record<string, string>> = {}): Promise<void> {
   const nodes = new Map<string, Record<string, unknown>>();
   for (const file of examples) {
     for (const node of JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', file), 'utf8')) as Record<string, unknown>[]) nodes.set(node.id as string, node);
   }
   const server = nodes.get('esr-hub');
   if (server) server.credentials = credentials;
+  for (const [id, creds] of Object.entries(more)) {
+    const node = nodes.get(id);
+    if (node) node.credentials = creds;
+  }
   const res = await fetch(`${url}/flows`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full', 'Node-RED-API-Version': 'v1' },

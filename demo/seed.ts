@@ -11,11 +11,17 @@ import { SyntheticTrust, writeGoFiles } from '../core/synthetic';
 export const ROOT = path.join(__dirname, '..', '..');
 
 /** Where each example polls: every system gets its own copy of the feed, as a trust subscribes each one. */
-export const FEEDS = { rostering: 'Out/rostering', expenses: 'Out/expenses', oh: 'Out/occupational-health' } as const;
+export const FEEDS = { rostering: 'Out/rostering', expenses: 'Out/expenses', oh: 'Out/occupational-health', identity: 'Out/identity' } as const;
+
+/** The change-file days the hub holds (the full file is day 0). */
+export const DAYS = 3;
+/** The day whose change file never reached the identity system's copy of the feed: a sequence gap, on purpose. */
+export const IDENTITY_LOST_DAY = 2;
 
 export interface Seeded {
   trust: SyntheticTrust;
-  goFiles: { rostering: string[]; expenses: string[]; oh: string[] };
+  /** the files in each feed folder, in ESR order (identity: without the lost day's change file) */
+  goFiles: { rostering: string[]; expenses: string[]; oh: string[]; identity: string[] };
   exports: { rosterPay: string; rosterAbsences: string; expenseClaims: string; ohResults: string };
   /** the rows of each export (without the header), to check what reaches In/ */
   rows: { rosterPay: string[][]; rosterAbsences: string[][]; expenseClaims: string[][]; ohResults: string[][] };
@@ -24,16 +30,20 @@ export interface Seeded {
 const cell = (v: string | number) => (/[",\r\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
 const csv = (rows: (string | number)[][]) => rows.map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 
-/** The full file is dated two days ago and each day since has a change file, so the demo starts with three files. */
+/** The full file is dated DAYS days ago and each day since has a change file, so the demo starts with DAYS + 1 files. */
 export async function seedDemo(hubRoot: string, exportsDir: string, options: { staff?: number; seed?: number; today?: string } = {}): Promise<Seeded> {
   const today = options.today ?? new Date().toISOString().slice(0, 10);
   const full = new Date(`${today}T00:00:00Z`);
-  full.setUTCDate(full.getUTCDate() - 2);
+  full.setUTCDate(full.getUTCDate() - DAYS);
   const trust = new SyntheticTrust({ staff: options.staff ?? 200, seed: options.seed ?? 1, date: full.toISOString().slice(0, 10) });
-  const gdw = await writeGoFiles(trust, path.join(hubRoot, FEEDS.rostering), { days: 2, subtypes: ['GDW'] });
-  const exp = await writeGoFiles(trust, path.join(hubRoot, FEEDS.expenses), { days: 2, subtypes: ['EXP'] });
+  const gdw = await writeGoFiles(trust, path.join(hubRoot, FEEDS.rostering), { days: DAYS, subtypes: ['GDW'] });
+  const exp = await writeGoFiles(trust, path.join(hubRoot, FEEDS.expenses), { days: DAYS, subtypes: ['EXP'] });
   fs.mkdirSync(path.join(hubRoot, FEEDS.oh), { recursive: true });
   for (const name of gdw) fs.copyFileSync(path.join(hubRoot, FEEDS.rostering, name), path.join(hubRoot, FEEDS.oh, name));
+  // The identity system's copy lost a change file: esr-changes sees the gap and asks the hub for a full file (GDR).
+  const identity = gdw.filter((_n, day) => day !== IDENTITY_LOST_DAY);
+  fs.mkdirSync(path.join(hubRoot, FEEDS.identity), { recursive: true });
+  for (const name of identity) fs.copyFileSync(path.join(hubRoot, FEEDS.rostering, name), path.join(hubRoot, FEEDS.identity, name));
   const oh = await writeOhFile(trust, path.join(hubRoot, FEEDS.oh), today);
   fs.mkdirSync(path.join(hubRoot, 'In'), { recursive: true });
 
@@ -62,7 +72,7 @@ export async function seedDemo(hubRoot: string, exportsDir: string, options: { s
   fs.writeFileSync(exportFiles.ohResults, csv([['kind', 'personId', 'employeeNumber', 'id', 'immunisation', 'dose', 'assessment', 'outcome', 'date'], ...results]));
   return {
     trust,
-    goFiles: { rostering: gdw, expenses: exp, oh: [...gdw, oh] },
+    goFiles: { rostering: gdw, expenses: exp, oh: [...gdw, oh], identity },
     exports: exportFiles,
     rows: { rosterPay: pay, rosterAbsences: absences, expenseClaims: claims, ohResults: results },
   };

@@ -52,7 +52,9 @@ async function main(): Promise<void> {
   const report = () => {
     const found = [
       ...findFiles(demo.rosterCsvDir, /\.csv$/).map((n) => `  ✓ roster import file ${rel(path.join(demo.rosterCsvDir, n))}`),
-      ...findFiles(path.join(demo.hubRoot, 'In'), /\.DAT$/).map((n) => `  ✓ sent to ESR: In/${n}`),
+      ...findFiles(path.join(demo.hubRoot, 'In'), /\.DAT$/).map((n) => `  ✓ sent to ESR: In/${n}${/_GDR_/.test(n) ? ' (a refresh request: the identity feed has a gap)' : ''}`),
+      ...demo.gdr.answered.map((a) => `  ✓ the hub answered ${a.request} with a full file: ${FEEDS.identity}/${a.file}`),
+      ...findFiles(demo.identityCsvDir, /\.csv$/).map((n) => `  ✓ AD joiners/movers/leavers file ${rel(path.join(demo.identityCsvDir, n))}`),
       ...Object.values(FEEDS).flatMap((feed) => findFiles(path.join(demo.hubRoot, feed, 'error'), /./).map((n) => `  ✗ FAILED, moved to the error folder: ${feed}/error/${n}`)),
     ];
     for (const line of found) say(line);
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
   Hub folders          ${rel(demo.hubRoot)}/Out (GO files from ESR), ${rel(demo.hubRoot)}/In (files the flows send to ESR)
   Roster output        ${rel(demo.rosterCsvDir)} (CSV import files), ${rel(demo.standInsDir)}/roster/staff (API posts)
   Expenses, OH output  ${rel(demo.standInsDir)}/expenses, ${rel(demo.standInsDir)}/oh
+  Identity output      ${rel(demo.standInsDir)}/identity (SCIM bulk requests, users.json), ${rel(demo.identityCsvDir)} (AD CSV files)
   Trust exports        ${rel(path.dirname(demo.seeded.exports.rosterPay))} (what the trust systems send to ESR)
 
   ${demo.seeded.trust.staff} invented staff, VPD ${demo.seeded.trust.vpd}. Failures are marked ✗ below and in the

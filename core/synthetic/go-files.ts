@@ -173,3 +173,28 @@ export async function writeGoFiles(trust: SyntheticTrust, dir: string, options: 
   }
   return names;
 }
+
+/**
+ * Everyone on the staff after day `day` (0: the full file's staff), one at a time: the day-0 staff and every joiner
+ * since, as they stand after the changes of days 1..`day`, without those whose termination date is before `asOf`
+ * (YYYY-MM-DD). What a full file made on `asOf` lists.
+ */
+export function* currentStaff(trust: SyntheticTrust, day: number, asOf: string): Generator<Person> {
+  let headcount = trust.staff;
+  for (let d = 1; d <= day; d++) headcount += trust.changesOn(d).joiners.length;
+  for (let i = 1; i <= headcount; i++) {
+    const p = trust.person(i);
+    if (!p.terminationDate || p.terminationDate >= asOf) yield p;
+  }
+}
+
+/**
+ * A full file (GOF) of the staff as they stand after day `day`: what the hub sends in answer to a refresh request
+ * (GDR). `name` is its file name; `runDate` (ISO date-time) its run end; people who left before that day are absent.
+ */
+export function* currentFileRecords(trust: SyntheticTrust, subtype: GoSubtype, day: number, name: string, runDate: string): Generator<EsrRecord> {
+  const stamp = runDate;
+  yield { recordType: 'HDR', filename: name, creationDate: runDate, trustIdentifier: trust.vpd, previousRunDate: null, runDate, interfaceVersionNumber: '01' };
+  yield* referenceRecords(trust, subtype, stamp);
+  for (const p of currentStaff(trust, day, runDate.slice(0, 10))) yield* personRecords(trust, p, subtype, stamp, true);
+}

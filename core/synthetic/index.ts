@@ -2,5 +2,5 @@
 export { SyntheticTrust } from './trust';
 export type { TrustOptions, DayChanges, ChangeKind } from './trust';
 export type { Person, Assignment, Absence } from './staff';
-export { goFileName, fullFileRecords, changeFileRecords, writeGoFile, writeGoFiles } from './go-files';
+export { goFileName, fullFileRecords, changeFileRecords, currentStaff, currentFileRecords, writeGoFile, writeGoFiles } from './go-files';
 export type { GoSubtype } from './go-files';

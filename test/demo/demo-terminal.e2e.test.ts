@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { watchSidebar, type SidebarWatch } from '../../demo/sidebar';
+import { DAYS } from '../../demo/seed';
 import { freePort } from '../support/sshd';
 import { NODE_RED_SKIP, waitFor } from '../support/node-red';
 
@@ -74,12 +75,12 @@ describe('the demo as an analyst runs it (npm start)', { skip: NODE_RED_SKIP }, 
 
   it("Import → Examples lists the pack's flows only (no layout files)", async () => {
     const res = await fetch(`${url()}/library/examples/flows/@esrflow/node-red-esr`);
-    assert.deepEqual(await res.json(), [{ fn: 'expenses' }, { fn: 'occupational-health' }, { fn: 'rostering' }]);
+    assert.deepEqual(await res.json(), [{ fn: 'expenses' }, { fn: 'identity' }, { fn: 'occupational-health' }, { fn: 'rostering' }]);
   });
 
   it('a junk file and a cut file show in the debug sidebar and in the terminal, for rostering and for OH', async () => {
     // The story first: the seeded files are handled (the junk and cut files come after them in ESR order anyway).
-    await waitFor(() => archived('rostering').length === 3 && archived('occupational-health').filter((n) => n.startsWith('OHO_')).length === 1, MINUTE);
+    await waitFor(() => archived('rostering').length === DAYS + 1 && archived('occupational-health').filter((n) => n.startsWith('OHO_')).length === 1, MINUTE);
     const junk = 'GO_123_GDW_GOC_20991228_00000096.DAT';
     fs.writeFileSync(hub('Out', 'rostering', junk), '<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>\r\n');
     const oho = archived('occupational-health').find((n) => n.startsWith('OHO_'))!;

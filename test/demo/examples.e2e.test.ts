@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadLayout, readAll, type EsrRecord } from '../../core/codec';
 import { startDemo, type Demo } from '../../demo/demo';
+import { DAYS } from '../../demo/seed';
+import { changeFileRecords, goFileName, writeGoFile } from '../../core/synthetic';
 import { freePort } from '../support/sshd';
 import { NODE_RED_SKIP, waitFor } from '../support/node-red';
 
@@ -75,10 +77,10 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     assert.equal(row, [known.employeeNumber, known.personId, 'full', 'false', known.lastName, known.firstName, isoToDmy(known.dateOfBirth), row.split(',')[7], known.assignments[0].assignmentNumber, known.assignments[0].job.job, known.assignments[0].job.grade, `O${known.assignments[0].unit}`, String(known.assignments[0].hours), isoToDmy(known.hireDate), ''].join(','));
     const posts = demo.standIns.received('roster/staff') as Record<string, string>[][];
     assert.equal(posts.length, names.length);
-    const changes = [1, 2].map((d) => demo.seeded.trust.changesOn(d));
+    const changes = Array.from({ length: DAYS }, (_, d) => demo.seeded.trust.changesOn(d + 1));
     const changed = (c: (typeof changes)[number]) => c.joiners.length + c.leavers.length + c.changed.length;
     // One file at a time, in ESR order: the full file first, then each day's changes.
-    assert.deepEqual(posts.map((p) => [p.length, p[0].extract]), [[120, 'full'], [changed(changes[0]), 'changes'], [changed(changes[1]), 'changes']]);
+    assert.deepEqual(posts.map((p) => [p.length, p[0].extract]), [[120, 'full'], ...changes.map((c) => [changed(c), 'changes'])]);
     const leaver = changes[0].leavers[0];
     assert.equal(posts[1].find((p) => p.staffNumber === leaver.employeeNumber)?.leavingDate, isoToDmy(leaver.terminationDate!));
   });
@@ -114,7 +116,7 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
   });
 
   it('expenses: people with address and car reach the expenses system; mileage and fares go back as a TA_ file', async () => {
-    await waitFor(() => demo.standIns.received('expenses/staff').length === 3, MINUTE);
+    await waitFor(() => demo.standIns.received('expenses/staff').length === DAYS + 1, MINUTE);
     const people = (demo.standIns.received('expenses/staff') as Record<string, string>[][]).flat();
     const withCar = [...demo.seeded.trust.fullStaff()].find((p) => p.vehicle)!;
     const got = people.find((p) => p.employeeNumber === withCar.employeeNumber)!;
@@ -130,15 +132,29 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     assert.equal(mileage.inputValue2Name, 'Claimed Mileage');
   });
 
-  it('occupational health: starters, leavers and movers; clearance records in; results out in the trust layout', async () => {
-    await waitFor(() => demo.standIns.received('oh/staff').length === 3 && demo.standIns.received('oh/clearance').length === 1, MINUTE);
-    const staff = (demo.standIns.received('oh/staff') as Record<string, string>[][]).flat();
-    const day1 = demo.seeded.trust.changesOn(1);
+  it('occupational health: esr-changes finds the starters, leavers and movers; clearance records in; results out in the trust layout', async () => {
+    await waitFor(() => demo.standIns.received('oh/staff').length === DAYS + 1 && demo.standIns.received('oh/clearance').length === 1, MINUTE);
+    const posts = demo.standIns.received('oh/staff') as Record<string, unknown>[][];
+    const staff = posts.flat();
     const event = (id: string) => staff.filter((p) => p.personId === id).map((p) => p.event);
-    assert.equal(staff.filter((p) => p.event === 'current').length, 120);
+    // The first full file loads everyone as current, with their details.
+    assert.deepEqual([posts[0].length, posts[0].every((p) => p.event === 'current' && p.extract === 'full')], [120, true]);
+    const known = [...demo.seeded.trust.fullStaff()][0];
+    assert.deepEqual((({ surname, forename, dateOfBirth, ward, startDate }) => ({ surname, forename, dateOfBirth, ward, startDate }))(posts[0].find((p) => p.personId === known.personId)!), {
+      surname: known.lastName, forename: known.firstName, dateOfBirth: known.dateOfBirth, ward: `O${known.assignments[0].unit}`, startDate: known.hireDate,
+    });
+    // Each day: exactly that day's starters, leavers (with the leaving date) and movers (hours, grade, ward; the GDW feed has no address).
+    for (let d = 1; d <= DAYS; d++) {
+      const day = demo.seeded.trust.changesOn(d);
+      const post = posts[d];
+      assert.deepEqual(post.filter((p) => p.event === 'starter').map((p) => p.personId).sort(), day.joiners.map((p) => p.personId).sort(), `day ${d} starters`);
+      assert.deepEqual(post.filter((p) => p.event === 'leaver').map((p) => [p.personId, p.leavingDate, p.future]).sort(), day.leavers.map((p) => [p.personId, p.terminationDate, true]).sort(), `day ${d} leavers`);
+      const movers = day.changed.filter((c) => c.kind !== 'address').map((c) => c.person.personId);
+      assert.deepEqual(post.filter((p) => p.event === 'mover').map((p) => p.personId).sort(), [...new Set(movers)].sort(), `day ${d} movers`);
+    }
+    const day1 = demo.seeded.trust.changesOn(1);
     assert.ok(event(day1.joiners[0].personId).includes('starter'));
     assert.ok(event(day1.leavers[0].personId).includes('leaver'));
-    assert.ok(event(day1.changed[0].person.personId).includes('mover'));
     const clearance = demo.standIns.received('oh/clearance')[0] as Record<string, string>[];
     assert.equal(clearance.filter((r) => r.kind === 'IMM').length, Math.floor(120 / 5));
     assert.equal(clearance.filter((r) => r.kind === 'ASM').length, Math.floor(120 / 7));
@@ -180,9 +196,12 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
   });
 
   it('OH: a person whose PRA was rejected (a bad date of birth) is not sent to the OH system; the rest of the file is', async () => {
-    const source = demo.seeded.goFiles.oh[1];
-    const name = 'GO_123_GDW_GOC_20991229_00000097.DAT';
-    const text = fs.readFileSync(path.join(demo.hubRoot, 'Out', 'occupational-health', 'archive', source), 'latin1').replace(source, name);
+    // The next day's change file (new changes, the next sequence), with one PRA spoilt.
+    const trust = demo.seeded.trust;
+    const name = goFileName(trust, 'GDW', DAYS + 1);
+    const scratch = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'esr-oh-')), name);
+    await writeGoFile(scratch, 'GDW', changeFileRecords(trust, 'GDW', DAYS + 1));
+    const text = fs.readFileSync(scratch, 'latin1');
     const people = [...new Set(text.split('\n').filter((l) => l.startsWith('PRA~')).map((l) => l.split('~')[1]))];
     assert.ok(people.length >= 2, 'the change file has several people');
     const victim = people[0];
@@ -193,7 +212,10 @@ describe('the example flows against the demo hub', { skip: NODE_RED_SKIP }, () =
     await waitFor(() => demo.standIns.received('oh/staff').length === posts + 1, MINUTE);
     const posted = demo.standIns.received('oh/staff').at(-1) as Record<string, string>[];
     assert.ok(!posted.some((p) => p.personId === victim), 'nothing for the person whose PRA was rejected');
-    for (const other of people.slice(1)) assert.ok(posted.some((p) => p.personId === other), `person ${other} is sent`);
+    // Everyone else with a change the GDW feed shows (an address is not in it) is sent.
+    const day = trust.changesOn(DAYS + 1);
+    const shown = new Set([...day.joiners, ...day.leavers, ...day.changed.filter((c) => c.kind !== 'address').map((c) => c.person)].map((p) => p.personId));
+    for (const other of people.slice(1).filter((id) => shown.has(id))) assert.ok(posted.some((p) => p.personId === other), `person ${other} is sent`);
     await waitFor(() => fs.existsSync(path.join(demo.hubRoot, 'Out', 'occupational-health', 'archive', name)), MINUTE);
   });
 
