@@ -1,5 +1,15 @@
 /* Shared by the ESR nodes' edit dialogs (served by Node-RED from this package's resources folder). */
 (function () {
+  // A key an imported flow leaves out comes to the dialog as undefined, and a <select> given undefined shows no choice:
+  // show the default the runtime uses for it instead (saved as such on Done, the same value the runtime read).
+  window.esrShowDefaults = function (node) {
+    const defaults = node._def.defaults;
+    Object.keys(defaults).forEach(function (key) {
+      if (node[key] !== undefined) return;
+      const select = $('#node-input-' + key + ', #node-config-input-' + key).filter('select');
+      if (select.length) select.val(defaults[key].value);
+    });
+  };
   // Fills a layout <select> with the built-in layouts (from the runtime), keeping the node's value.
   window.esrFillLayouts = function (select, value, withAuto) {
     $.getJSON('esr/layouts', function (layouts) {

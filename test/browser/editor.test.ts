@@ -262,7 +262,7 @@ describe('the editor in Chromium', { skip: EDITOR_SKIP }, () => {
     assert.deepEqual(kept, [], 'values whose type the dialog changed');
   });
 
-  /** What an analyst sees in the open dialog: literal secrets, and inputs or selects too narrow for their text. */
+  /** What an analyst sees in the open dialog: literal secrets, empty choices, and inputs or selects too narrow for their text. */
   const dialogProblems = () =>
     page.evaluate(() => {
       const $ = (globalThis as any).$;
@@ -273,6 +273,9 @@ describe('the editor in Chromium', { skip: EDITOR_SKIP }, () => {
       tray.find('input:visible, textarea:visible, select:visible').each((_: number, el: HTMLInputElement & HTMLSelectElement) => {
         if (el.tagName !== 'SELECT' && (el as HTMLInputElement).type !== 'password' && String(el.value).includes('__PWRD__')) problems.push(`${name(el)} shows __PWRD__`);
         if (/^red-ui-/.test(el.id)) return; // Node-RED's own (e.g. a config node's scope)
+        if (el.tagName === 'SELECT' && (el.value === '' || el.selectedIndex < 0) && !Array.from(el.options).some((o) => o.value === '' && o.selected)) {
+          problems.push(`${name(el)} shows no choice`); // a key the flow leaves out must show its default
+        }
         if (el.tagName === 'SELECT') {
           // The select shows its chosen option: every option must fit in the box (padding and arrow left out).
           const style = getComputedStyle(el);

@@ -50,6 +50,13 @@ describe('the example flows', () => {
     assert.deepEqual(exampleLayouts().map((l) => [l.file, /UNOFFICIAL/.test(l.title)]), layouts.sort().map((n) => [path.join(ROOT, 'layouts', n), true]));
   });
 
+  it('a node that more than one example holds (the hub, the state) is the same in each: importing one never changes another', () => {
+    const ids = new Map<string, string[]>();
+    for (const f of flows) for (const n of f.nodes) ids.set(n.id, [...(ids.get(n.id) ?? []), JSON.stringify(n)]);
+    const differ = [...ids].filter(([, copies]) => new Set(copies).size > 1).map(([id]) => id);
+    assert.deepEqual(differ, []);
+  });
+
   it('every poller has its own name', () => {
     const names = pollers().map((n) => n.name);
     assert.equal(new Set(names).size, names.length, `pollers share a name: ${names.join(', ')}`);
