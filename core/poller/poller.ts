@@ -161,8 +161,13 @@ export class Poller {
   private waiting = 0;
   private readonly leaseName: string;
   private closed = false;
-  /** Files this poller has claimed in place ('ledger' claims) and not yet settled. */
-  private readonly inFlight = new Set<string>();
+  /**
+   * Files this poller has claimed and not yet settled, with the time of their claim (ms): while one is in flight and
+   * not timed out, the one-file-at-a-time lease is kept.
+   */
+  private readonly inFlight = new Map<string, number>();
+  /** Serialises this poller's steps on the one-file-at-a-time lease (a poll's claim, a settlement's release). */
+  private leaseTurn: Promise<unknown> = Promise.resolve();
   /**
    * Settlements that could not be recorded because the state store failed (e.g. Redis was down): tried again at
    * each poll until they are, so that a confirmation is not lost. (A refused move is the ledger's to finish.)
@@ -247,20 +252,39 @@ export class Poller {
     }
     const o = this.options;
     const errors = o.claim === 'ledger' ? [] : await this.recover();
-    if (o.oneAtATime) {
-      // Held from before the listing until the file is settled: of several runtimes only one lists and claims.
+    if (!o.oneAtATime) return { claims: await this.claimFrom(await this.session.list(o.folder), errors), errors };
+    // Held from before the listing until the file is settled: of several runtimes only one lists and claims. A
+    // settlement of this poller's previous file runs in turn with this, so it cannot give up the lease this poll
+    // has just renewed for the next file.
+    return this.inTurn(async () => {
       if (!(await this.state.lease(this.leaseName, o.owner, o.claimTimeoutMs))) return { claims: [], errors };
       if (this.waiting > 0) return { claims: [], errors };
-    }
-    const claims = await this.claimFrom(await this.session.list(o.folder), errors);
-    // Kept while a file of ours is in flight ('ledger' claims leave no claim file to wait on).
-    if (o.oneAtATime && claims.length === 0 && this.inFlight.size === 0) await this.state.release(this.leaseName, o.owner);
-    return { claims, errors };
+      const claims = await this.claimFrom(await this.session.list(o.folder), errors);
+      // Renewed from the claim on, so that it lasts as long as the claim: it lapses only when the claim times out.
+      if (claims.length > 0) await this.state.lease(this.leaseName, o.owner, o.claimTimeoutMs);
+      else if (!this.busy()) await this.state.release(this.leaseName, o.owner);
+      return { claims, errors };
+    });
+  }
+
+  /** Runs `step` once this poller's earlier steps on the one-file-at-a-time lease are over. */
+  private inTurn<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.leaseTurn.then(step, step);
+    this.leaseTurn = run.catch(() => undefined);
+    return run;
+  }
+
+  /** True while a file this poller claimed is neither settled nor timed out (one past the timeout is forgotten). */
+  private busy(): boolean {
+    const now = this.now();
+    for (const [name, at] of this.inFlight) if (now - at >= this.options.claimTimeoutMs) this.inFlight.delete(name);
+    return this.inFlight.size > 0;
   }
 
   private async claimFrom(entries: RemoteEntry[], errors: Error[]): Promise<Claim[]> {
     const o = this.options;
     const now = this.now();
+    this.busy(); // forgets claims of ours that timed out: a 'ledger' claim is then taken again
     const present = new Set<string>();
     const candidates: { entry: RemoteEntry; stable: boolean }[] = [];
     for (const e of entries) {
@@ -371,7 +395,7 @@ export class Poller {
       else this.toRelease.add(claimPath);
       throw err;
     }
-    if (this.options.claim === 'ledger') this.inFlight.add(e.name);
+    this.inFlight.set(e.name, this.now());
     return { name: e.name, token, path: claimPath, source: e.path, size: e.size, mtime: e.mtime, attempt, deliveryId: this.deliveryId(e.name, e.size, e.mtime) };
   }
 
@@ -385,11 +409,10 @@ export class Poller {
   }
 
   private async settled(name: string): Promise<void> {
-    if (this.options.claim === 'ledger') {
-      this.inFlight.delete(name);
-      await this.state.release(this.claimLease(name), this.options.owner);
-    }
-    if (this.options.oneAtATime) await this.state.release(this.leaseName, this.options.owner);
+    this.inFlight.delete(name);
+    if (this.options.claim === 'ledger') await this.state.release(this.claimLease(name), this.options.owner);
+    const o = this.options;
+    if (o.oneAtATime) await this.inTurn(async () => (this.busy() ? undefined : this.state.release(this.leaseName, o.owner)));
   }
 
   /**
@@ -540,6 +563,7 @@ export class Poller {
           if ((mine || expired) && (settled.refused ?? 0) < o.maxAttempts) {
             try {
               await this.finish(e.path, c.name, e);
+              if (mine) this.inFlight.delete(c.name);
             } catch (err) {
               const refused = (settled.refused ?? 0) + 1;
               await this.setLedger(c.name, { ...settled, refused });
@@ -551,9 +575,11 @@ export class Poller {
           if (mine || expired) {
             await this.moveIfPresent(e.path, await this.freeName(o.errorFolder, c.name));
             await this.setLedger(c.name, undefined);
+            if (mine) this.inFlight.delete(c.name);
           }
         } else if (this.toRelease.has(e.path) || expired) {
           this.toRelease.delete(e.path);
+          if (mine) this.inFlight.delete(c.name);
           await this.handBack(e.path, c.name, c.attempt);
         } else if (!this.match || this.match.test(c.name)) {
           this.waiting++; // sent, not yet confirmed

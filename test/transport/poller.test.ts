@@ -17,6 +17,11 @@ import { REDIS_SKIP, startRedis } from '../support/redis';
 import { RedisStateStore, type StateStore } from '../../core/state';
 
 
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), 'not reached in time');
+}
+
 const name = (date: string, seq: number) => `GO_123_GDW_GOC_${date}_${String(seq).padStart(8, '0')}.DAT`;
 
 describe('polling a folder on a server that refuses renames', { skip: SSHD_SKIP }, () => {
@@ -122,6 +127,58 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     assert.deepEqual((await other.takeFiles()).files.map((f) => f.claim.name), ['OHO_123_20261120_00000001.DAT']);
     await first.complete(taken[0]);
     assert.deepEqual((await first.takeFiles()).files.map((f) => f.claim.name), [name('20261120', 2)]);
+  });
+
+  it('one at a time across runtimes: settling a file while the same runtime polls never frees the lease for the next file in flight', async () => {
+    // The interleaving a loaded machine produced in CI, made deterministic by pausing store calls: runtime a settles
+    // file 1 while its next poll claims file 2, and runtime b's poll looked at the claim folder before file 2 was
+    // claimed and asks for the lease just after the settlement. b must not take file 3 while file 2 is in flight.
+    fresh();
+    for (const seq of [1, 2, 3]) put(name('20261120', seq));
+    const store = tempState();
+    const gate = () => {
+      let open!: () => void;
+      const opened = new Promise<void>((r) => (open = r));
+      return { opened, open, hit: false };
+    };
+    const aRelease = gate();
+    const bLease = gate();
+    const paused = (inner: StateStore, pause: { method: 'lease' | 'release'; g: ReturnType<typeof gate> }): StateStore =>
+      new Proxy(inner, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            if (prop === pause.method && String(args[0]).startsWith('one file at a time') && !pause.g.hit) {
+              pause.g.hit = true;
+              await pause.g.opened;
+            }
+            return value.apply(target, args);
+          };
+        },
+      });
+    const options = { glob: 'GO_*.DAT', oneAtATime: true, ledger: `${folder} GO`, claimTimeoutMs: 60_000 };
+    const a = poller(session(), paused(store, { method: 'release', g: aRelease }), { ...options, owner: 'runtime-a' });
+    const b = poller(session(), paused(store, { method: 'lease', g: bLease }), { ...options, owner: 'runtime-b' });
+    const [first] = (await a.takeFiles()).files.map((f) => f.claim);
+    assert.equal(first.name, name('20261120', 1));
+    // a's settlement of file 1: moved to the archive, held just before it gives the lease up.
+    const settling = a.complete(first);
+    await until(() => aRelease.hit);
+    // b's poll: its recovery sees no claim; it waits for the lease.
+    const bPoll = b.poll();
+    await until(() => bLease.hit);
+    // a's next poll claims file 2 (a still held the lease), then the settlement of file 1 goes on.
+    const aPoll = a.poll();
+    await new Promise((r) => setTimeout(r, 200));
+    aRelease.open();
+    await settling;
+    const second = (await aPoll).claims.map((c) => c.name);
+    assert.deepEqual(second, [name('20261120', 2)]);
+    bLease.open();
+    assert.deepEqual((await bPoll).claims.map((c) => c.name), [], 'b took a file while file 2 was in flight');
+    await a.complete((await aPoll).claims[0]);
+    assert.deepEqual((await b.poll()).claims.map((c) => c.name), [name('20261120', 3)], 'b takes file 3 once file 2 is settled');
   });
 
   it('a failed file goes to the error folder once and is not retried', async () => {
