@@ -15,7 +15,7 @@ import { detectFor, exampleLayouts, fixedLayout, type LayoutConfig } from '../sh
 import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
 import { confinedPath, localBase } from '../shared/local-path';
-import { STREAM_COPIED, takeStream } from '../shared/streams';
+import { isStreamMisuse, peekStream, STREAM_COPIED, takeStream } from '../shared/streams';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -57,6 +57,9 @@ export = function register(RED: NodeAPI): void {
       run(msg, send).then(
         () => done(),
         (err) => {
+          // A stream that fails before (or while) it is read is ended, so that its download is handed back at once
+          // rather than held until the transport's reader timeout (a copy is never touched: takeStream ended its original).
+          if (isReadable(msg.payload) && !msg.payload.destroyed && !isStreamMisuse(err)) msg.payload.destroy();
           own.fail(err, t('status.failed')); // red with the code until a file is read
           done(err);
         },
@@ -113,17 +116,9 @@ export = function register(RED: NodeAPI): void {
         const sftp = msg.sftp as { size?: number } | undefined;
         size = typeof sftp?.size === 'number' ? sftp.size : undefined;
         source = payload;
-        if (!layout) {
-          // Detection may need the first line: read the first chunk and put it back in front of the rest.
-          const chunks = payload[Symbol.asyncIterator]();
-          const first = await chunks.next();
-          head = first.done ? Buffer.alloc(0) : Buffer.isBuffer(first.value) ? first.value : Buffer.from(String(first.value), 'latin1');
-          const firstChunk = head;
-          source = Readable.from((async function* () {
-            if (firstChunk.length) yield firstChunk;
-            for (let c = await chunks.next(); !c.done; c = await chunks.next()) yield c.value;
-          })());
-        }
+        // Detection may need the first line: the first chunk is looked at and left in the stream, which is then read
+        // itself (a wrapper would not end the download when the read fails, and held the download up: issue 14).
+        if (!layout) head = await peekStream(payload);
       } else throw new Error(t('errors.badPayload'));
 
       let fileLayout: CompiledLayout;
