@@ -26,6 +26,11 @@ export interface GroupOptions {
    * type); every person is held in memory until the end of the file.
    */
   mode?: 'blocks' | 'collect';
+  /**
+   * 'collect' only: the most rows held at once (default: no bound). One more fails the stream with an Error of
+   * code TOO_MANY_RECORDS (and `limit`), before memory runs short.
+   */
+  maxRecords?: number;
 }
 
 /** Object-mode Transform: records in, PersonGroup / OtherRecord items out. */
@@ -34,11 +39,14 @@ export class PersonGrouper extends Transform {
   private readonly mode: 'blocks' | 'collect';
   private current?: PersonGroup;
   private readonly all = new Map<string, PersonGroup>();
+  private readonly maxRecords: number;
+  private held = 0;
 
   constructor(layout: CompiledLayout, options: GroupOptions = {}) {
     super({ objectMode: true });
     this.layout = layout;
     this.mode = options.mode ?? 'blocks';
+    this.maxRecords = options.maxRecords ?? Infinity;
   }
 
   override _transform(record: EsrRecord, _enc: BufferEncoding, callback: TransformCallback): void {
@@ -48,6 +56,10 @@ export class PersonGrouper extends Transform {
       if (this.mode === 'blocks' && record.recordType === this.layout.trailer?.code) this.flushCurrent();
       this.push({ type: 'record', record } satisfies OtherRecord);
     } else if (this.mode === 'collect') {
+      if (++this.held > this.maxRecords) {
+        this.all.clear();
+        return callback(Object.assign(new Error(`more than ${this.maxRecords} rows to hold to group people`), { code: 'TOO_MANY_RECORDS', limit: this.maxRecords }));
+      }
       let group = this.all.get(personId);
       if (!group) this.all.set(personId, (group = { type: 'person', personId, records: [] }));
       group.records.push(record);

@@ -16,6 +16,7 @@ import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
 import { confinedPath, localBase } from '../shared/local-path';
 import { isStreamMisuse, peekStream, STREAM_COPIED, takeStream } from '../shared/streams';
+import { limitError, limitFor } from '../shared/limits';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -30,6 +31,8 @@ interface ReadConfig extends LayoutConfig {
   dateType: string;
   filename: string;
   filenameType: string;
+  /** The most records held for one file (whole-file mode, person mode's collect grouping); empty: settings or default. */
+  maxRecords?: number | string;
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -139,6 +142,8 @@ export = function register(RED: NodeAPI): void {
       });
       const mode = config.mode || 'record';
       const batchSize = Math.max(1, Number(config.batchSize) || 1000);
+      const maxHeld = limitFor(RED, 'heldRecords', config.maxRecords);
+      const tooMany = () => limitError(t('errors.tooManyRecords', { file: fileName ?? reader.file.name ?? t('errors.theFile'), limit: maxHeld, line: reader.summary().lines }), 'TOO_MANY_RECORDS', maxHeld);
       let index = 0;
       let held: NodeMessage | undefined;
       let records = 0;
@@ -216,15 +221,23 @@ export = function register(RED: NodeAPI): void {
               batch = [];
               step = out(full, 'batch');
             }
-          } else if (mode === 'file') all.push(item as EsrRecord);
+          } else if (mode === 'file') {
+            if (all.length >= maxHeld) {
+              all.length = 0;
+              return cb(tooMany());
+            }
+            all.push(item as EsrRecord);
+          }
           else step = out(item, (item as EsrRecord).recordType);
           step.then(() => cb(), cb);
         },
       });
       try {
-        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
+        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks', maxRecords: maxHeld }), consume);
         else await pipeline(source, reader, consume);
-      } catch (err) {
+      } catch (caught) {
+        // A bound passed (here or in the grouper) is told with the file and the line the read stopped at.
+        const err = (caught as { code?: string }).code === 'TOO_MANY_RECORDS' ? tooMany() : caught;
         // The read broke off (e.g. a download failed): end the sequence with msg.reset, so that nothing downstream
         // holds on to it or completes it.
         // The last message is always held back until here (never an empty one to end the sequence with).
