@@ -5,6 +5,7 @@
  * done(err), its last message carries msg.reset, and in whole-file mode nothing is sent.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
@@ -34,6 +35,9 @@ interface ReadConfig extends LayoutConfig {
   /** The most records held for one file (whole-file mode, person mode's collect grouping); empty: settings or default. */
   maxRecords?: number | string;
 }
+
+/** Rows of people held in memory in person mode (collect) before they go to disk: about 100 MB of heap. */
+const SPILL_AFTER = 50_000;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -233,7 +237,10 @@ export = function register(RED: NodeAPI): void {
         },
       });
       try {
-        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks', maxRecords: maxHeld }), consume);
+        // Rows that may be anywhere (collect) go to temporary files under the user directory past a bound, so that a
+        // national-size GDW file is grouped in bounded memory (see core/codec/spill.ts).
+        const spill = { dir: path.join(String(RED.settings.userDir ?? os.tmpdir()), 'esr-spill'), afterRecords: Math.min(maxHeld, SPILL_AFTER) };
+        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks', maxRecords: maxHeld, spill }), consume);
         else await pipeline(source, reader, consume);
       } catch (caught) {
         // A bound passed (here or in the grouper) is told with the file and the line the read stopped at.
