@@ -34,7 +34,7 @@ export interface GroupOptions {
   maxRecords?: number;
   /**
    * 'collect' only: past `afterRecords` rows held, the rows go to temporary files in a folder made under `dir`
-   * (see spill.ts), removed at the end or when the stream is destroyed; memory then holds about 1/64 of the file
+   * (see spill.ts), removed at the end or when the stream is destroyed; memory then holds about 1/256 of the file
    * at the end. `maxRecords` no longer applies once rows are spilled. People then come out bucket by bucket, not
    * in the order they first appear.
    */

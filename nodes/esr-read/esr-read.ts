@@ -36,8 +36,8 @@ interface ReadConfig extends LayoutConfig {
   maxRecords?: number | string;
 }
 
-/** Rows of people held in memory in person mode (collect) before they go to disk: about 100 MB of heap. */
-const SPILL_AFTER = 50_000;
+/** Rows of people held in memory in person mode (collect) before they go to disk: about 40 MB of heap. */
+const SPILL_AFTER = 20_000;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
