@@ -5,6 +5,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { CompiledLayout, CompiledRecordType } from './layout';
 import type { EsrRecord } from './reader';
+import { SpilledPeople } from './spill';
 
 export interface PersonGroup {
   type: 'person';
@@ -26,6 +27,18 @@ export interface GroupOptions {
    * type); every person is held in memory until the end of the file.
    */
   mode?: 'blocks' | 'collect';
+  /**
+   * 'collect' only: the most rows held at once (default: no bound). One more fails the stream with an Error of
+   * code TOO_MANY_RECORDS (and `limit`), before memory runs short.
+   */
+  maxRecords?: number;
+  /**
+   * 'collect' only: past `afterRecords` rows held, the rows go to temporary files in a folder made under `dir`
+   * (see spill.ts), removed at the end or when the stream is destroyed; memory then holds about 1/256 of the file
+   * at the end. `maxRecords` no longer applies once rows are spilled. People then come out bucket by bucket, not
+   * in the order they first appear.
+   */
+  spill?: { dir: string; afterRecords: number; buckets?: number };
 }
 
 /** Object-mode Transform: records in, PersonGroup / OtherRecord items out. */
@@ -34,11 +47,25 @@ export class PersonGrouper extends Transform {
   private readonly mode: 'blocks' | 'collect';
   private current?: PersonGroup;
   private readonly all = new Map<string, PersonGroup>();
+  private readonly maxRecords: number;
+  private held = 0;
 
   constructor(layout: CompiledLayout, options: GroupOptions = {}) {
     super({ objectMode: true });
     this.layout = layout;
     this.mode = options.mode ?? 'blocks';
+    this.maxRecords = options.maxRecords ?? Infinity;
+    this.spillOptions = options.spill;
+  }
+
+  private readonly spillOptions?: { dir: string; afterRecords: number; buckets?: number };
+  private spilled?: SpilledPeople;
+
+  /** Moves what is held to disk; from then on every row of a person goes there. */
+  private async startSpill(): Promise<void> {
+    const spill = (this.spilled = new SpilledPeople(this.spillOptions!.dir, this.spillOptions!.buckets));
+    for (const group of this.all.values()) for (const record of group.records) await spill.add(group.personId, record);
+    this.all.clear();
   }
 
   override _transform(record: EsrRecord, _enc: BufferEncoding, callback: TransformCallback): void {
@@ -47,7 +74,18 @@ export class PersonGrouper extends Transform {
       // The trailer closes the last person so that it comes out before the trailer.
       if (this.mode === 'blocks' && record.recordType === this.layout.trailer?.code) this.flushCurrent();
       this.push({ type: 'record', record } satisfies OtherRecord);
+    } else if (this.mode === 'collect' && (this.spilled || (this.spillOptions && this.held >= this.spillOptions.afterRecords))) {
+      const write = async () => {
+        if (!this.spilled) await this.startSpill();
+        await this.spilled!.add(personId, record);
+      };
+      write().then(() => callback(), callback);
+      return;
     } else if (this.mode === 'collect') {
+      if (++this.held > this.maxRecords) {
+        this.all.clear();
+        return callback(Object.assign(new Error(`more than ${this.maxRecords} rows to hold to group people`), { code: 'TOO_MANY_RECORDS', limit: this.maxRecords }));
+      }
       let group = this.all.get(personId);
       if (!group) this.all.set(personId, (group = { type: 'person', personId, records: [] }));
       group.records.push(record);
@@ -65,7 +103,21 @@ export class PersonGrouper extends Transform {
     this.flushCurrent();
     for (const group of this.all.values()) this.push(group);
     this.all.clear();
-    callback();
+    if (!this.spilled) return callback();
+    const spilled = this.spilled;
+    (async () => {
+      for await (const people of spilled.groups()) {
+        for (const group of people) this.push(group);
+        // One bucket at a time: the next is read only once the reader has taken this one.
+        while (this.readableLength > 0 && !this.destroyed) await new Promise((r) => setTimeout(r, 2));
+        if (this.destroyed) return;
+      }
+    })().then(() => callback(), callback);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.spilled?.remove();
+    callback(err);
   }
 
   private flushCurrent(): void {

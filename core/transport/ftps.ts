@@ -194,7 +194,7 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
    */
   async get<T>(p: string, consume: (stream: Readable, size: number) => Promise<T>): Promise<T> {
     const full = this.resolve(p);
-    return this.run('get', full, async ({ client }, touch) => {
+    return this.run('get', full, async ({ client }, touch, signal) => {
       const found = await this.statIfAllowed(client, full, p);
       if (found === undefined) throw this.error('get', full, 'NO_SUCH_FILE', 'no such file');
       const size = found === 'refused' ? -1 : found.size;
@@ -229,9 +229,15 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
             flushQueued = true;
             setImmediate(flush);
           }
-          // Backpressure as before: while `out` holds more than its high-water mark, no more is taken.
-          if (out.writableNeedDrain) out.once('drain', () => cb());
-          else cb();
+          // Backpressure as before: while `out` holds more than its high-water mark, no more is taken. Meanwhile the
+          // transfer waits on its reader, not the server (basic-ftp's own watchdog tells the two apart as well).
+          if (out.writableNeedDrain) {
+            touch('reader');
+            out.once('drain', () => {
+              touch();
+              cb();
+            });
+          } else cb();
         },
         final: (cb) => {
           flush();
@@ -249,9 +255,12 @@ export class FtpsSession extends Session<FtpConnection, FtpsSettings> implements
         () => {
           flush();
           out.end();
+          touch('reader'); // all of it is here: only the reader can keep the transfer from ending now
         },
         (err) => out.destroy(this.toError(err, 'get', full)),
       );
+      // A timeout (or the end of the connection) ends the stream with its error: its reader must not wait on.
+      signal.addEventListener('abort', () => out.destroy(signal.reason as Error), { once: true });
       try {
         return await consume(out, size);
       } finally {

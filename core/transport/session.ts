@@ -18,13 +18,23 @@ export interface SessionSettings {
   /** Remote folder every path is relative to. */
   root?: string;
   connectTimeoutMs?: number;
-  /** An operation with no progress for this long fails and the connection is dropped. */
+  /** An operation with no progress for this long fails and the connection is dropped (ETIMEDOUT). */
   operationTimeoutMs?: number;
+  /**
+   * A download whose reader takes nothing for this long fails (READER_STALLED) and its connection is released.
+   * While a download waits on its reader (the reader's buffer is full and nothing is asked of the server), the
+   * inactivity timeout above does not run: it measures the server, and a slow reader is not the server's fault.
+   * This one ends a stream that nothing reads (e.g. a stream sent to a debug node). Default 10 minutes.
+   */
+  readerTimeoutMs?: number;
   /** Connection attempts per operation and the backoff between them. */
   retries?: number;
   backoffInitialMs?: number;
   backoffMaxMs?: number;
 }
+
+/** Restarts an operation's timeout: the server's inactivity timeout, or with 'reader' the reader timeout. */
+export type Touch = (waitingOn?: 'server' | 'reader') => void;
 
 /** Codes after which connecting again cannot help (a wrong pin, key or password). */
 const NOT_RETRYABLE = new Set(['HOST_KEY_MISMATCH', 'HOST_KEY_NOT_PINNED', 'CERT_MISMATCH', 'CERT_NOT_TRUSTED', 'BAD_PIN', 'AUTH_FAILED', 'BAD_KEY', 'CLOSED', 'PLAIN_FTP_REFUSED', 'TLS_MISMATCH']);
@@ -85,6 +95,7 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
       root: '.',
       connectTimeoutMs: 15_000,
       operationTimeoutMs: 30_000,
+      readerTimeoutMs: 600_000,
       retries: 4,
       backoffInitialMs: 500,
       backoffMaxMs: 15_000,
@@ -119,11 +130,14 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
   }
 
   /**
-   * Runs `fn` after every earlier operation has finished; `touch()` restarts its inactivity timeout.
+   * Runs `fn` after every earlier operation has finished; `touch()` restarts its inactivity timeout, and
+   * `touch('reader')` says the operation now waits on its own reader, not the server: the reader timeout
+   * (readerTimeoutMs, READER_STALLED) runs instead until the next `touch()`. `signal` is aborted, with the error,
+   * when the operation fails by a timeout or the end of the connection, so that `fn` can end what it handed out.
    * `retry`: the operation is safe to repeat, so a connection found dead when it runs is replaced and the
    * operation tried once more (a connection can die unnoticed while idle).
    */
-  protected run<T>(operation: string, remotePath: string | undefined, fn: (conn: C, touch: () => void) => Promise<T>, retry = false): Promise<T> {
+  protected run<T>(operation: string, remotePath: string | undefined, fn: (conn: C, touch: Touch, signal: AbortSignal) => Promise<T>, retry = false): Promise<T> {
     const task = this.queue.then(async () => {
       try {
         return await this.execute(operation, remotePath, fn);
@@ -136,32 +150,42 @@ export abstract class Session<C, S extends SessionSettings> extends EventEmitter
     return task;
   }
 
-  private async execute<T>(operation: string, remotePath: string | undefined, fn: (conn: C, touch: () => void) => Promise<T>): Promise<T> {
+  private async execute<T>(operation: string, remotePath: string | undefined, fn: (conn: C, touch: Touch, signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.closed) throw this.error(operation, remotePath, 'CLOSED', 'the connection was closed');
     const conn = await this.connect();
     const timeoutMs = this.settings.operationTimeoutMs!;
+    const readerTimeoutMs = this.settings.readerTimeoutMs ?? 600_000;
+    const abort = new AbortController();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let timer: NodeJS.Timeout | undefined;
-      const arm = () => {
+      const fail = (err: TransportError) => {
+        settled = true;
+        clearTimeout(timer);
+        abort.abort(err);
+        reject(err);
+      };
+      const arm: Touch = (waitingOn = 'server') => {
         if (settled) return;
         clearTimeout(timer);
         timer = setTimeout(() => {
-          settled = true;
+          const err =
+            waitingOn === 'reader'
+              ? this.error(operation, remotePath, 'READER_STALLED', `the flow read nothing of the file within ${readerTimeoutMs} ms`)
+              : this.error(operation, remotePath, 'ETIMEDOUT', `no answer from the server within ${timeoutMs} ms`);
+          settled = true; // before the drop, which would report the end of the connection instead
           this.drop();
-          reject(this.error(operation, remotePath, 'ETIMEDOUT', `no answer from the server within ${timeoutMs} ms`));
-        }, timeoutMs);
+          fail(err);
+        }, waitingOn === 'reader' ? readerTimeoutMs : timeoutMs);
       };
       arm();
       // A library may never call back once the connection is gone: the end of the connection fails the
       // operation at once, so that it can be retried.
       this.abortRunning = (code, message) => {
         if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(this.error(operation, remotePath, code, message));
+        fail(this.error(operation, remotePath, code, message));
       };
-      fn(conn, arm).then(
+      fn(conn, arm, abort.signal).then(
         (value) => {
           if (settled) return;
           settled = true;

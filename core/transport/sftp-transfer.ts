@@ -86,13 +86,16 @@ export function closeFile(sftp: SFTPWrapper, handle: Handle): Promise<void> {
 
 /**
  * Reads `size` bytes of a remote file from an open handle. A file that turns out shorter than `size` (changed
- * while being read) fails the stream with FILE_CHANGED rather than ending it early.
+ * while being read) fails the stream with FILE_CHANGED rather than ending it early. `onWait('server')` is called
+ * whenever a request goes out to a reader that was full, `onWait('reader')` when the stream stops asking because its
+ * reader is full (nothing in flight): the session's timeouts tell the server's silence from the reader's.
  */
 export class SftpReadStream extends Readable {
   private next = 0;
   private pushed = 0;
   private inFlight = 0;
   private closing = false;
+  private waitingOnReader = false;
   private readonly done = new Map<number, Buffer>();
 
   constructor(
@@ -100,23 +103,35 @@ export class SftpReadStream extends Readable {
     private readonly handle: Handle,
     private readonly size: number,
     private readonly onProgress: (bytes: number) => void = () => undefined,
+    private readonly onWait: (on: 'server' | 'reader') => void = () => undefined,
   ) {
     super({ highWaterMark: CHUNK * WINDOW });
     autoCork(sftp);
+    // Nothing is asked of the server until the stream is first read.
+    this.waitingOnReader = true;
+    onWait('reader');
   }
 
+  /**
+   * Node calls _read once and then not again until something is pushed: every call must push or leave a request in
+   * flight. Node also calls it while its buffer holds more than the high-water mark (read() in paused mode asks
+   * before it takes what it returns; an unshifted chunk adds to the buffer), so the budget below cannot decide it.
+   */
   override _read(): void {
-    this.pump();
+    this.pump(true);
   }
 
   /**
    * Pushes every finished range in file order (a push is what lets Node call _read again), and keeps WINDOW
    * requests in flight as long as what is buffered (in flight, finished, and the reader's queue) stays under
    * twice the high-water mark. Reads go on while the consumer catches up, which keeps a download at line speed.
+   * `wanted`: Node asked for data (_read); if nothing was pushed and nothing is in flight, one request goes out
+   * whatever the budget says.
    */
-  private pump(): void {
+  private pump(wanted = false): void {
     if (this.destroyed || this.closing) return;
     const limit = this.readableHighWaterMark;
+    let pushedAny = false;
     for (;;) {
       const chunk = this.done.get(this.pushed);
       if (!chunk) break;
@@ -124,13 +139,19 @@ export class SftpReadStream extends Readable {
       this.pushed += chunk.length;
       this.onProgress(this.pushed);
       this.push(chunk);
+      pushedAny = true;
     }
     if (this.pushed >= this.size) return this.finish();
-    while (this.inFlight < WINDOW && this.next < this.size && (this.done.size + this.inFlight) * CHUNK + this.readableLength < 2 * limit) {
+    const must = wanted && !pushedAny && this.inFlight === 0;
+    while (this.inFlight < WINDOW && this.next < this.size && (must && this.inFlight === 0 || (this.done.size + this.inFlight) * CHUNK + this.readableLength < 2 * limit)) {
       const position = this.next;
       const length = Math.min(CHUNK, this.size - position);
       this.next += length;
       this.inFlight++;
+      if (this.waitingOnReader) {
+        this.waitingOnReader = false;
+        this.onWait('server');
+      }
       this.readRange(position, length, [], (err, data) => {
         this.inFlight--;
         if (this.destroyed) return;
@@ -138,6 +159,10 @@ export class SftpReadStream extends Readable {
         this.done.set(position, data!);
         this.pump();
       });
+    }
+    if (this.inFlight === 0 && !this.waitingOnReader) {
+      this.waitingOnReader = true;
+      this.onWait('reader');
     }
   }
 
@@ -159,7 +184,10 @@ export class SftpReadStream extends Readable {
     if (this.closing) return;
     this.closing = true;
     closeFile(this.sftp, this.handle).then(
-      () => this.push(null),
+      () => {
+        this.push(null);
+        this.onWait('reader'); // all of it is here: only the reader can keep the transfer from ending now
+      },
       (err) => this.destroy(err),
     );
   }

@@ -157,13 +157,21 @@ export class SftpSession extends Session<SftpConnection, SftpSettings> implement
    */
   async get<T>(p: string, consume: (stream: Readable, size: number) => Promise<T>): Promise<T> {
     const full = this.resolve(p);
-    return this.run('get', full, async ({ sftp }, touch) => {
+    return this.run('get', full, async ({ sftp }, touch, signal) => {
       const handle = await openFile(sftp, full, 'r');
       const attrs = await new Promise<Stats>((resolve, reject) => sftp.fstat(handle, (err, st) => (err ? reject(err) : resolve(st))));
-      const stream = new SftpReadStream(sftp, handle, attrs.size, (bytes) => {
-        touch();
-        this.progress('get', bytes);
-      });
+      const stream = new SftpReadStream(
+        sftp,
+        handle,
+        attrs.size,
+        (bytes) => {
+          touch();
+          this.progress('get', bytes);
+        },
+        touch,
+      );
+      // A timeout (or the end of the connection) ends the stream with its error: its reader must not wait on.
+      signal.addEventListener('abort', () => stream.destroy(signal.reason as Error), { once: true });
       try {
         return await consume(stream, attrs.size);
       } finally {

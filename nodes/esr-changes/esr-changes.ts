@@ -11,6 +11,7 @@ import type { EsrRecord } from '../../core/codec';
 import type { Node, NodeAPI, NodeMessage } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
 import { stateStoreFor } from '../shared/state';
+import { limitError, limitFor } from '../shared/limits';
 
 interface ChangesConfig {
   name?: string;
@@ -66,6 +67,10 @@ export = function register(RED: NodeAPI): void {
         firstFull: config.firstFull === 'joiners' ? 'joiners' : 'baseline',
       }));
     const collecting = new Map<string, Collecting>();
+    // The people of one file are held until it ends (and a feed's snapshot has as many): past this bound the file
+    // fails (TOO_MANY_PEOPLE) and the rest of its sequence is dropped.
+    const maxPeople = limitFor(RED, 'changesPeople');
+    const overLimit = new Set<string>();
     let queue: Promise<void> = Promise.resolve();
     const later = (work: () => Promise<void>) => (queue = queue.then(work, work));
 
@@ -179,6 +184,11 @@ export = function register(RED: NodeAPI): void {
         const parts = msg.parts as { id?: unknown; index?: unknown; count?: unknown } | undefined;
         const esr = msg.esr as Record<string, unknown> | undefined;
         if (!parts || typeof parts.id !== 'string' || typeof parts.index !== 'number' || !esr) throw codedError(t('errors.badInput'), 'CHANGES_BAD_INPUT');
+        if (overLimit.has(parts.id)) {
+          if (typeof parts.count === 'number' || msg.reset) overLimit.delete(parts.id);
+          done();
+          return;
+        }
         let c = collecting.get(parts.id);
         if (!c) collecting.set(parts.id, (c = { next: 0, early: new Map() }));
         if (msg.reset) {
@@ -194,6 +204,12 @@ export = function register(RED: NodeAPI): void {
           c.early.delete(c.next++);
           add(c, m);
           last = m;
+          if (c.run && c.run.people.size > maxPeople) {
+            collecting.delete(parts.id);
+            if (typeof parts.count !== 'number') overLimit.add(parts.id);
+            const name = typeof esr.name === 'string' && esr.name ? esr.name : t('errors.theFile');
+            throw limitError(t('errors.tooManyPeople', { file: name, limit: maxPeople }), 'TOO_MANY_PEOPLE', maxPeople);
+          }
         }
         if (c.count === undefined || c.next < c.count) {
           done();

@@ -8,6 +8,7 @@ import type { Node, NodeAPI, NodeMessage } from '../shared/node-red';
 import { KeptSequences, partsOf } from '../shared/kept-sequence';
 import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
+import { limitFor } from '../shared/limits';
 import { knownRecordType } from '../shared/record-type';
 
 /** The largest answer "Try it" gives (characters of JSON): a dialog shows a few records, not megabytes. */
@@ -22,7 +23,7 @@ export = function register(RED: NodeAPI): void {
     let mapper: Mapper | undefined;
     let setupError: Error | undefined;
     try {
-      mapper = compileMapping(mappingOptions(config, t));
+      mapper = compileMapping(mappingOptions(config, t, limitFor(RED, 'lookupBytes')));
     } catch (err) {
       setupError = err as Error;
       node.status({ fill: 'red', shape: 'ring', text: t('status.rulesInvalid') });
@@ -130,7 +131,7 @@ export = function register(RED: NodeAPI): void {
     try {
       const body = req.body as unknown as MapConfig & { sample?: unknown };
       const sample = typeof body.sample === 'string' ? JSON.parse(body.sample) : body.sample;
-      const mapper = compileMapping({ ...mappingOptions(body, t), maxOutputChars: TRY_MAX_CHARS });
+      const mapper = compileMapping({ ...mappingOptions(body, t, limitFor(RED, 'lookupBytes')), maxOutputChars: TRY_MAX_CHARS });
       const records = Array.isArray(sample) ? sample : [sample];
       let size = 0;
       const result = records.map((r) => {

@@ -24,7 +24,11 @@ export interface MapConfig {
   keepEmpty?: boolean;
 }
 
-export function mappingOptions(config: MapConfig, t: Messages): MappingOptions {
+/**
+ * The mapping options for `config`, CSV lookups read. `maxLookupBytes`: a CSV file larger than this fails (code
+ * FILE_TOO_LARGE) before it is read, so that a wrong file (say a whole ESR extract) cannot exhaust memory.
+ */
+export function mappingOptions(config: MapConfig, t: Messages, maxLookupBytes = Infinity): MappingOptions {
   const lookups: LookupTable[] = (config.lookups ?? []).map((l) => {
     const fallback = l.fallback === undefined || l.fallback === '' ? undefined : l.fallback;
     if (l.source === 'csv') {
@@ -32,6 +36,15 @@ export function mappingOptions(config: MapConfig, t: Messages): MappingOptions {
       const encoding = lookupEncoding(l.encoding);
       if (!encoding) throw new Error(t('errors.lookupEncoding', { name: l.name }));
       let bytes: Buffer;
+      let size: number | undefined;
+      try {
+        size = fs.statSync(l.file).size;
+      } catch {
+        // reported by the read below, with its code
+      }
+      if (size !== undefined && size > maxLookupBytes) {
+        throw Object.assign(new Error(t('errors.lookupTooLarge', { name: l.name, file: l.file, limit: maxLookupBytes })), { code: 'FILE_TOO_LARGE', limit: maxLookupBytes });
+      }
       try {
         bytes = fs.readFileSync(l.file);
       } catch (err) {

@@ -5,6 +5,7 @@
  * done(err), its last message carries msg.reset, and in whole-file mode nothing is sent.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
@@ -15,7 +16,8 @@ import { detectFor, exampleLayouts, fixedLayout, type LayoutConfig } from '../sh
 import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
 import { confinedPath, localBase } from '../shared/local-path';
-import { STREAM_COPIED, takeStream } from '../shared/streams';
+import { isStreamMisuse, peekStream, STREAM_COPIED, takeStream } from '../shared/streams';
+import { limitError, limitFor } from '../shared/limits';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -30,7 +32,12 @@ interface ReadConfig extends LayoutConfig {
   dateType: string;
   filename: string;
   filenameType: string;
+  /** The most records held for one file (whole-file mode, person mode's collect grouping); empty: settings or default. */
+  maxRecords?: number | string;
 }
+
+/** Rows of people held in memory in person mode (collect) before they go to disk: about 40 MB of heap. */
+const SPILL_AFTER = 20_000;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -57,6 +64,9 @@ export = function register(RED: NodeAPI): void {
       run(msg, send).then(
         () => done(),
         (err) => {
+          // A stream that fails before (or while) it is read is ended, so that its download is handed back at once
+          // rather than held until the transport's reader timeout (a copy is never touched: takeStream ended its original).
+          if (isReadable(msg.payload) && !msg.payload.destroyed && !isStreamMisuse(err)) msg.payload.destroy();
           own.fail(err, t('status.failed')); // red with the code until a file is read
           done(err);
         },
@@ -113,17 +123,9 @@ export = function register(RED: NodeAPI): void {
         const sftp = msg.sftp as { size?: number } | undefined;
         size = typeof sftp?.size === 'number' ? sftp.size : undefined;
         source = payload;
-        if (!layout) {
-          // Detection may need the first line: read the first chunk and put it back in front of the rest.
-          const chunks = payload[Symbol.asyncIterator]();
-          const first = await chunks.next();
-          head = first.done ? Buffer.alloc(0) : Buffer.isBuffer(first.value) ? first.value : Buffer.from(String(first.value), 'latin1');
-          const firstChunk = head;
-          source = Readable.from((async function* () {
-            if (firstChunk.length) yield firstChunk;
-            for (let c = await chunks.next(); !c.done; c = await chunks.next()) yield c.value;
-          })());
-        }
+        // Detection may need the first line: the first chunk is looked at and left in the stream, which is then read
+        // itself (a wrapper would not end the download when the read fails, and held the download up: issue 14).
+        if (!layout) head = await peekStream(payload);
       } else throw new Error(t('errors.badPayload'));
 
       let fileLayout: CompiledLayout;
@@ -144,6 +146,8 @@ export = function register(RED: NodeAPI): void {
       });
       const mode = config.mode || 'record';
       const batchSize = Math.max(1, Number(config.batchSize) || 1000);
+      const maxHeld = limitFor(RED, 'heldRecords', config.maxRecords);
+      const tooMany = () => limitError(t('errors.tooManyRecords', { file: fileName ?? reader.file.name ?? t('errors.theFile'), limit: maxHeld, line: reader.summary().lines }), 'TOO_MANY_RECORDS', maxHeld);
       let index = 0;
       let held: NodeMessage | undefined;
       let records = 0;
@@ -221,15 +225,26 @@ export = function register(RED: NodeAPI): void {
               batch = [];
               step = out(full, 'batch');
             }
-          } else if (mode === 'file') all.push(item as EsrRecord);
+          } else if (mode === 'file') {
+            if (all.length >= maxHeld) {
+              all.length = 0;
+              return cb(tooMany());
+            }
+            all.push(item as EsrRecord);
+          }
           else step = out(item, (item as EsrRecord).recordType);
           step.then(() => cb(), cb);
         },
       });
       try {
-        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
+        // Rows that may be anywhere (collect) go to temporary files under the user directory past a bound, so that a
+        // national-size GDW file is grouped in bounded memory (see core/codec/spill.ts).
+        const spill = { dir: path.join(String(RED.settings.userDir ?? os.tmpdir()), 'esr-spill'), afterRecords: Math.min(maxHeld, SPILL_AFTER) };
+        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks', maxRecords: maxHeld, spill }), consume);
         else await pipeline(source, reader, consume);
-      } catch (err) {
+      } catch (caught) {
+        // A bound passed (here or in the grouper) is told with the file and the line the read stopped at.
+        const err = (caught as { code?: string }).code === 'TOO_MANY_RECORDS' ? tooMany() : caught;
         // The read broke off (e.g. a download failed): end the sequence with msg.reset, so that nothing downstream
         // holds on to it or completes it.
         // The last message is always held back until here (never an empty one to end the sequence with).

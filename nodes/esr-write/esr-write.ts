@@ -10,6 +10,7 @@ import { nextSequence } from '../shared/sequence';
 import { defaultStore, stateStoreFor } from '../shared/state';
 import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
+import { limitError, limitFor } from '../shared/limits';
 
 interface WriteConfig extends LayoutConfig {
   name?: string;
@@ -26,6 +27,8 @@ interface WriteConfig extends LayoutConfig {
   /** The Node-RED context store older versions kept numbers in: read once, to go on from there. */
   store?: string;
   firstSequence?: number | string;
+  /** The most records held for one file being built; empty: settings.js esrLimits.writeRecords, else the default. */
+  maxRecords?: number | string;
 }
 
 interface OpenFile {
@@ -59,6 +62,13 @@ export = function register(RED: NodeAPI): void {
       node.error(err);
     }
     const open = new Map<string, OpenFile>();
+    const maxRecords = limitFor(RED, 'writeRecords', config.maxRecords);
+    /** Fails the file at its bound, before memory runs short (the records are dropped by the caller). */
+    const bounded = (count: number, msg: NodeMessage) => {
+      if (count <= maxRecords) return;
+      const file = typeof msg.filename === 'string' && msg.filename ? msg.filename : t('errors.theFile');
+      throw limitError(t('errors.tooManyRecords', { file, limit: maxRecords }), 'TOO_MANY_RECORDS', maxRecords);
+    };
     /** Sequences that already failed: their remaining messages are dropped, so no partial file is made. */
     const failed = new Set<string>();
     /**
@@ -120,7 +130,10 @@ export = function register(RED: NodeAPI): void {
       const work = async () => {
         if (!layout) throw new Error(t('errors.noLayout'));
         const parts = msg.parts as { id?: string; index?: number; count?: number } | undefined;
-        if (Array.isArray(msg.payload) && !parts) return buildInTurn({ first: msg, records: msg.payload as EsrRecord[] }, send);
+        if (Array.isArray(msg.payload) && !parts) {
+          bounded(msg.payload.length, msg);
+          return buildInTurn({ first: msg, records: msg.payload as EsrRecord[] }, send);
+        }
         const key = parts?.id ?? '_open';
         if (parts?.id && failed.has(parts.id)) {
           if (typeof parts.count === 'number') failed.delete(parts.id);
@@ -133,7 +146,8 @@ export = function register(RED: NodeAPI): void {
         }
         let file = open.get(key);
         if (!file) open.set(key, (file = { first: msg, records: [] }));
-        if (Array.isArray(msg.payload)) file.records.push(...(msg.payload as EsrRecord[])); // a batch of a sequence
+        bounded(file.records.length + (Array.isArray(msg.payload) ? msg.payload.length : 1), msg);
+        if (Array.isArray(msg.payload)) for (const r of msg.payload as EsrRecord[]) file.records.push(r); // a batch of a sequence (no spread: a big batch would pass the argument limit)
         else if (msg.payload !== undefined && msg.payload !== null) {
           if (typeof msg.payload !== 'object') throw new Error(t('errors.badPayload'));
           file.records.push(msg.payload as EsrRecord);

@@ -60,3 +60,32 @@ export function takeStream(stream: Readable, message: (code: string) => string):
   if (original && !original.destroyed) original.destroy(err);
   throw err;
 }
+
+/**
+ * The first bytes of a stream, left in it: resolves with what the stream holds once it first has data (a Buffer;
+ * empty for an empty stream), put back with unshift so that the stream itself is then read from its start, and
+ * its errors and destruction stay with it (a wrapper around it would not pass them back to the download). Rejects
+ * with the stream's error.
+ */
+export function peekStream(stream: Readable): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const finish = (err: Error | undefined, head: Buffer) => {
+      stream.off('readable', onReadable);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      if (err) reject(err);
+      else resolve(head);
+    };
+    const onReadable = () => {
+      const chunk = stream.read() as Buffer | string | null;
+      if (chunk === null) return; // the end: 'end' follows
+      stream.unshift(chunk);
+      finish(undefined, Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), 'latin1'));
+    };
+    const onEnd = () => finish(undefined, Buffer.alloc(0));
+    const onError = (err: Error) => finish(err, Buffer.alloc(0));
+    stream.on('readable', onReadable);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
+}
