@@ -6,8 +6,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, personIdOf, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Problem, type Rejected } from '../../core/codec';
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
@@ -16,6 +16,7 @@ import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
 import { confinedPath, localBase } from '../shared/local-path';
 import { STREAM_COPIED, takeStream } from '../shared/streams';
+import { noteFileFacts } from '../shared/audit';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -198,10 +199,25 @@ export = function register(RED: NodeAPI): void {
 
       let batch: EsrRecord[] = [];
       const all: EsrRecord[] = [];
+      // A polled file (it carries its claim): its SHA-256 and its header's timestamps, for esr-sftp-in's audit trail.
+      const claimToken = typeof (msg.esrClaim as { token?: unknown } | undefined)?.token === 'string' ? (msg.esrClaim as { token: string }).token : undefined;
+      const hash = claimToken ? createHash('sha256') : undefined;
+      const headerTimes: Record<string, string> = {};
+      const noteHeader = (r: EsrRecord) => {
+        if (!claimToken || !fileLayout.header || r.recordType !== fileLayout.header.code) return;
+        for (const f of fileLayout.header.fields) if (f.kind === 'timestamp' && typeof r[f.key] === 'string') headerTimes[f.key] = r[f.key] as string;
+      };
+      const tap = new Transform({
+        transform(chunk: Buffer | string, _enc, cb) {
+          hash?.update(chunk);
+          cb(null, chunk);
+        },
+      });
 
       const consume = new Writable({
         objectMode: true,
         write: (item: EsrRecord | PersonGroup | OtherRecord, _enc, cb) => {
+          if (records === 0) noteHeader((item as OtherRecord).type === 'record' ? (item as OtherRecord).record : (item as EsrRecord));
           records++;
           progress();
           let step: Promise<void> = Promise.resolve();
@@ -227,8 +243,8 @@ export = function register(RED: NodeAPI): void {
         },
       });
       try {
-        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
-        else await pipeline(source, reader, consume);
+        if (mode === 'person') await pipeline(source, tap, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
+        else await pipeline(source, tap, reader, consume);
       } catch (err) {
         // The read broke off (e.g. a download failed): end the sequence with msg.reset, so that nothing downstream
         // holds on to it or completes it.
@@ -240,6 +256,11 @@ export = function register(RED: NodeAPI): void {
       for (const personId of [...rejectedPeople.keys()]) rejectPerson(personId, []);
       const summary = reader.summary();
       const { sound, fileErrors } = summary;
+      if (claimToken) {
+        const problems: Record<string, number> = {};
+        for (const p of [...summary.errors, ...summary.warnings]) problems[p.code] = (problems[p.code] ?? 0) + 1;
+        noteFileFacts(claimToken, { sha256: hash!.digest('hex'), layout: fileLayout.id, sound, lines: summary.lines, records: summary.records, errorCount: summary.errorCount, warningCount: summary.warningCount, problems, header: headerTimes });
+      }
       if (mode === 'batch' && batch.length) await out(batch, 'batch');
       // The whole file goes on only if the file as a whole is sound (records already sent cannot be taken back).
       if (mode === 'file' && sound) await out(all, 'file');
