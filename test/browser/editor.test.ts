@@ -17,7 +17,7 @@ import { seedDemo } from '../../demo/seed';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
 const SKIP = CHROMIUM ? false : 'skipped: Debian chromium is not installed (.ci/run installs it)';
-const TYPES = ['esr-sftp-server', 'esr-state', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map', 'esr-lease', 'esr-changes'];
+const TYPES = ['esr-sftp-server', 'esr-state', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map', 'esr-lease', 'esr-changes', 'esr-audit'];
 /** Configuration nodes: not in the palette, their dialogs open from a node's. */
 const CONFIG = ['esr-sftp-server', 'esr-state'];
 const EXAMPLES = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json'));

@@ -10,13 +10,28 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import * as os from 'node:os';
+import { PassThrough } from 'node:stream';
+import { main } from '../../core/cli/esr';
 import { loadLayout } from '../../core/codec';
 import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
 import { Sentinels } from '../support/sentinels';
 import { collect, coreNode, NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode } from '../support/node-red';
 
 type Msg = Record<string, any>;
-const nodes = () => [nodeFile('esr-sftp-server'), nodeFile('esr-sftp-in'), nodeFile('esr-read'), nodeFile('esr-audit'), coreNode('common/25-catch.js'), coreNode('common/25-status.js'), coreNode('function/10-switch.js')];
+const nodes = () => [nodeFile('esr-sftp-server'), nodeFile('esr-sftp-in'), nodeFile('esr-read'), nodeFile('esr-audit'), coreNode('common/25-catch.js'), coreNode('common/25-status.js'), coreNode('function/10-switch.js'), coreNode('storage/10-file.js')];
+
+/** Runs the esr command line; its exit code and what it printed. */
+async function esr(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const code = await main(args, { stdin: new PassThrough(), stdout, stderr });
+  return { code, stdout: out, stderr: err };
+}
 
 /** A GO change file whose every value is a sentinel (its typed fields are rejected lines), whole or cut short. */
 function sentinelGo(name: string, whole: boolean): Buffer {
@@ -54,6 +69,7 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     const retried = 'GO_123_GDW_GOC_20261120_00000009.DAT';
     const bytes: Record<string, Buffer> = { [good]: sentinelGo(good, true), [bad]: sentinelGo(bad, false), [retried]: sentinelGo(retried, true) };
     for (const [name, b] of Object.entries(bytes)) fs.writeFileSync(path.join(sshd.root, folder, 'Out', name), b);
+    const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'esr-audit-')), 'audit.jsonl');
     const flow: FlowNode[] = [
       server(),
       // Retry after 0.03 min (1.8 s) without a confirmation; polls every second.
@@ -63,7 +79,9 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
       { id: 'read', type: 'esr-read', layout: 'auto', lenient: false, input: 'payload', mode: 'record', batchSize: 1000, grouping: 'blocks', date: '', dateType: 'str', filename: 'filename', filenameType: 'msg', wires: [[], [], ['in']] },
       { id: 'catch', type: 'catch', scope: ['read'], uncaught: false, wires: [['in', 'caught']] },
       { id: 'caught', type: 'helper' },
-      { id: 'audit', type: 'esr-audit', scope: 'all', wires: [['events'], ['alerts']] },
+      // The README's recipe: esr-audit's first output appended to a JSON-lines file by a core file node.
+      { id: 'audit', type: 'esr-audit', scope: 'all', wires: [['events', 'log'], ['alerts']] },
+      { id: 'log', type: 'file', filename: logFile, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'none' },
       { id: 'events', type: 'helper' },
       { id: 'alerts', type: 'helper' },
       { id: 'status', type: 'status', scope: null, wires: [['statuses']] },
@@ -110,14 +128,56 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     assert.equal(of(retried)[3].sha256, sha(retried));
     assert.ok(fs.existsSync(path.join(sshd.root, folder, 'Out', 'archive', retried)));
 
-    // No value anywhere: audit events, Catch, statuses, the log.
+    // What happened to file X: the command line reads the JSON-lines log the file node wrote.
+    await waitFor(() => fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').trim().split('\n').length === events.length);
+    const story = await esr(['audit', '--file', retried, logFile]);
+    assert.equal(story.code, 0, story.stderr);
+    assert.match(story.stdout, new RegExp(`^${retried}\n`));
+    assert.match(story.stdout, /retried\s+attempt 1\s+\(no confirmation in time\)/);
+    assert.match(story.stdout, /outcome: done after 2 attempts \(now .*archive/);
+    assert.match(story.stdout, /PRA 2/);
+    const badStory = await esr(['audit', '--file', '*_00000008.DAT', logFile]);
+    assert.match(badStory.stdout, /outcome: FAILED: the flow could not handle it; moved to .*error/);
+    assert.match(badStory.stdout, /MISSING_TRAILER/);
+    if (process.env.ESR_AUDIT_DUMP) fs.writeFileSync(process.env.ESR_AUDIT_DUMP, fs.readFileSync(logFile));
+    const none = await esr(['audit', '--file', 'GO_999*', logFile]);
+    assert.equal(none.code, 1);
+    const asJson = await esr(['audit', '--json', logFile]);
+    assert.equal(asJson.stdout.trim().split('\n').length, events.length);
+
+    // No value anywhere: audit events, the log file, the command line, Catch, statuses, the runtime's log.
     const texts = [
+      fs.readFileSync(logFile, 'utf8'),
+      story.stdout,
+      badStory.stdout,
       ...events.map((m) => JSON.stringify(m)),
       ...caught.map((m) => `${m.error?.message}`),
       ...statuses.map((m) => String(m.status?.text ?? '')),
       ...helper.log().args.map((a: unknown) => JSON.stringify(a)),
     ];
     Sentinels.assertNoneIn(texts, 'audit trail');
+  });
+
+  it('stream mode: the SHA-256 comes from esr-read, which hashed the bytes as it read them', async () => {
+    const folder = fresh();
+    const name = 'GO_123_GDW_GOC_20261120_00000007.DAT';
+    const content = sentinelGo(name, true);
+    fs.writeFileSync(path.join(sshd.root, folder, 'Out', name), content);
+    const flow: FlowNode[] = [
+      server(),
+      { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'stream', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'delete', claimTimeoutMin: 10, maxAttempts: 3, wires: [['read']] },
+      { id: 'read', type: 'esr-read', layout: 'auto', lenient: false, input: 'payload', mode: 'person', batchSize: 1000, grouping: 'blocks', date: '', dateType: 'str', filename: 'filename', filenameType: 'msg', wires: [[], [], ['in']] },
+      { id: 'audit', type: 'esr-audit', scope: 'flow', wires: [['events'], []] },
+      { id: 'events', type: 'helper' },
+    ];
+    await helper.load(nodes(), onTab(flow), credentials());
+    const events = collect('events');
+    await waitFor(() => events.some((m) => m.payload.outcome === 'done'));
+    const done = events.find((m) => m.payload.outcome === 'done')!.payload;
+    assert.equal(done.sha256, createHash('sha256').update(content).digest('hex'));
+    assert.deepEqual(done.read.records, { HDR: 1, PRA: 2, TRL: 1 });
+    assert.equal(done.movedTo, undefined, 'deleted: it went nowhere');
+    Sentinels.assertNoneIn(events.map((m) => JSON.stringify(m)), 'audit trail (stream)');
   });
 
   it('the watchdog: no file by the time set raises FILE_MISSING once (also after a redeploy); a file taken keeps it quiet', async () => {
