@@ -243,8 +243,10 @@ export = function register(RED: NodeAPI): void {
         },
       });
       try {
-        if (mode === 'person') await pipeline(source, tap, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume);
-        else await pipeline(source, tap, reader, consume);
+        // The hashing tap only for a polled file (one that carries its claim): other reads go straight to the reader.
+        const input = hash ? [source, tap] : [source];
+        if (mode === 'person') await pipeline([...input, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks' }), consume]);
+        else await pipeline([...input, reader, consume]);
       } catch (err) {
         // The read broke off (e.g. a download failed): end the sequence with msg.reset, so that nothing downstream
         // holds on to it or completes it.
