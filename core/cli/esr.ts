@@ -21,6 +21,7 @@ import {
   type ReadSummary,
 } from '../codec';
 import { SyntheticTrust, writeGoFiles, type GoSubtype } from '../synthetic';
+import { audit } from './audit';
 
 const USAGE = `Usage:
   esr layouts                                   list the built-in layouts
@@ -36,6 +37,9 @@ const USAGE = `Usage:
                                                 a synthetic trust (invented people) as GO files: the full
                                                 file, then one change file per day (default 200 staff,
                                                 0 days, seed 1, VPD 123, 2026-11-20, GDW)
+  esr audit [--file NAME|GLOB] [--json] LOG.jsonl... (- for stdin)
+                                                what happened to a file: its steps from esr-audit's
+                                                JSON-lines log; exit 0 found, 1 no event for it
 The layout is detected from the file name or its header when --layout is not given.
 A file is sound when it starts with its header, ends with its trailer (right count) and its last line ends as
 the layout says; --fragment reads a file with no header as rows only, where the layout allows fragments.
@@ -66,7 +70,7 @@ interface Args {
   flags: Record<string, string | true>;
 }
 
-const FLAGS_WITH_VALUE = new Set(['layout', 'eol', 'out', 'staff', 'days', 'seed', 'vpd', 'date', 'subtype']);
+const FLAGS_WITH_VALUE = new Set(['layout', 'eol', 'out', 'staff', 'days', 'seed', 'vpd', 'date', 'subtype', 'file']);
 const FLAGS = new Set([...FLAGS_WITH_VALUE, 'lenient', 'fragment', 'json', 'keep-count', 'help']);
 
 function parseArgs(argv: string[]): Args {
@@ -293,6 +297,9 @@ export async function main(argv: string[], io: Io = process): Promise<number> {
         return await write(args, io);
       case 'generate':
         return await generate(args, io);
+      case 'audit':
+        if (args.positional.length < 2) throw new UsageError('esr audit needs the audit log (JSON lines; - for stdin)');
+        return await audit({ logs: args.positional.slice(1), file: args.flags.file as string | undefined, json: args.flags.json === true }, io);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }

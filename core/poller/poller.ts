@@ -67,6 +67,33 @@ export interface PollerOptions {
   /** Who claims: stable across restarts of one runtime, different between runtimes and between nodes. */
   owner: string;
   now?: () => number;
+  /**
+   * Told of each step of a file's life, for an audit trail (see PollerEvent). Called after the step is recorded; an
+   * exception it throws is ignored.
+   */
+  onEvent?: (event: PollerEvent) => void;
+}
+
+/**
+ * A step in a file's life: `taken` (claimed and handed on), `done` (confirmed; archived, deleted or left), `failed`
+ * (the flow failed it: moved to the error folder at once), `retried` (handed back, taken again by a later poll), or
+ * `moved-to-error` (handed back `maxAttempts` times: a poison file). Facts of the file only, never its content.
+ */
+export interface PollerEvent {
+  outcome: 'taken' | 'done' | 'failed' | 'retried' | 'moved-to-error';
+  name: string;
+  /** ms since the epoch */
+  at: number;
+  /** The attempt this step ends or starts (1 for the first delivery). */
+  attempt?: number;
+  size?: number;
+  /** ms since the epoch */
+  mtime?: number;
+  deliveryId?: string;
+  /** retried / moved-to-error: `handedBack` (the download or stream failed) or `timeout` (no settlement in time). */
+  reason?: 'handedBack' | 'timeout';
+  /** Where the file went (relative to the connection's root): the archive or error folder; absent when deleted or left. */
+  movedTo?: string;
 }
 
 /** What settles a claim: the file and the token its claim was made with. Paths are never taken from a ticket. */
@@ -150,7 +177,7 @@ export class Poller {
     startedOwners.clear();
   }
 
-  readonly options: Required<Omit<PollerOptions, 'glob' | 'now'>> & Pick<PollerOptions, 'glob'>;
+  readonly options: Required<Omit<PollerOptions, 'glob' | 'now' | 'onEvent'>> & Pick<PollerOptions, 'glob' | 'onEvent'>;
   private readonly seen = new Map<string, { size: number; mtime: number; since: number }>();
   private readonly match?: RegExp;
   private readonly ignore: RegExp;
@@ -206,6 +233,16 @@ export class Poller {
 
   async ledger(name: string): Promise<LedgerEntry | undefined> {
     return (await this.state.get(this.options.ledger, name)) as LedgerEntry | undefined;
+  }
+
+  private emit(event: Omit<PollerEvent, 'at' | 'deliveryId'>): void {
+    if (!this.options.onEvent) return;
+    const deliveryId = event.size !== undefined && event.mtime !== undefined ? this.deliveryId(event.name, event.size, event.mtime) : undefined;
+    try {
+      this.options.onEvent({ ...event, at: this.now(), ...(deliveryId ? { deliveryId } : {}) });
+    } catch {
+      // an audit listener never stops a settlement
+    }
   }
 
   private setLedger(name: string, entry: LedgerEntry | undefined): Promise<void> {
@@ -396,6 +433,7 @@ export class Poller {
       throw err;
     }
     this.inFlight.set(e.name, this.now());
+    this.emit({ outcome: 'taken', name: e.name, attempt, size: e.size, mtime: e.mtime });
     return { name: e.name, token, path: claimPath, source: e.path, size: e.size, mtime: e.mtime, attempt, deliveryId: this.deliveryId(e.name, e.size, e.mtime) };
   }
 
@@ -459,7 +497,7 @@ export class Poller {
     const confirmed: LedgerEntry = { ...entry, state: 'confirmed', at: this.now() };
     await this.setLedger(ticket.name, confirmed);
     try {
-      await this.finish(entry.path, ticket.name, { size: entry.size ?? 0, mtime: entry.mtime ?? 0 });
+      await this.finish(entry.path, ticket.name, { size: entry.size ?? 0, mtime: entry.mtime ?? 0, attempts: entry.attempts });
     } catch (err) {
       await this.setLedger(ticket.name, { ...confirmed, refused: 1 });
       throw err;
@@ -468,13 +506,15 @@ export class Poller {
     await this.settled(ticket.name);
   }
 
-  private async finish(claimPath: string, name: string, file: { size: number; mtime: number }): Promise<void> {
+  private async finish(claimPath: string, name: string, file: { size: number; mtime: number; attempts?: number }): Promise<void> {
     const o = this.options;
+    let movedTo: string | undefined;
     if (o.after === 'delete') await this.deleteIfPresent(claimPath);
-    else if (o.after === 'archive') await this.moveIfPresent(claimPath, await this.freeName(o.archiveFolder, name));
+    else if (o.after === 'archive') await this.moveIfPresent(claimPath, (movedTo = await this.freeName(o.archiveFolder, name)));
     else if (o.claim !== 'ledger') await this.moveIfPresent(claimPath, path.posix.join(o.folder, name));
     // Only a file left in place needs remembering; an archived or deleted one is gone from the folder.
     await this.setLedger(name, o.after === 'leave' ? { state: 'done', at: this.now(), size: file.size, mtime: file.mtime } : undefined);
+    this.emit({ outcome: 'done', name, attempt: file.attempts, size: file.size, mtime: file.mtime, ...(movedTo ? { movedTo } : {}) });
   }
 
   /**
@@ -489,14 +529,18 @@ export class Poller {
     const entry = await this.held(ticket);
     if (entry.state === 'confirmed') return this.confirm(ticket);
     await this.setLedger(ticket.name, { state: 'failed', at: this.now(), attempts: entry.attempts, size: entry.size, mtime: entry.mtime });
+    const failed = { outcome: 'failed' as const, name: ticket.name, attempt: entry.attempts, size: entry.size, mtime: entry.mtime };
+    let movedTo: string;
     try {
-      await this.moveIfPresent(entry.path, await this.freeName(this.options.errorFolder, ticket.name));
+      await this.moveIfPresent(entry.path, (movedTo = await this.freeName(this.options.errorFolder, ticket.name)));
     } catch (err) {
       // In place ('ledger' claims) on a server that refuses the move: it stays, marked failed, and is not taken again.
       if (this.options.claim !== 'ledger') throw err;
+      this.emit(failed);
       await this.settled(ticket.name);
       return;
     }
+    this.emit({ ...failed, movedTo });
     await this.setLedger(ticket.name, undefined);
     this.toRelease.delete(entry.path);
     await this.settled(ticket.name);
@@ -512,25 +556,32 @@ export class Poller {
     const attempts = (entry.attempts ?? 1) - (options.counted === false ? 1 : 0);
     if (this.options.claim === 'ledger') {
       await this.setLedger(ticket.name, { state: 'retry', at: this.now(), attempts });
+      this.emit({ outcome: 'retried', name: ticket.name, attempt: entry.attempts ?? 1, size: entry.size, mtime: entry.mtime, reason: 'handedBack' });
       await this.settled(ticket.name);
       return;
     }
     this.toRelease.add(entry.path);
-    await this.handBack(entry.path, ticket.name, attempts);
+    await this.handBack(entry.path, ticket.name, attempts, 'handedBack');
     this.toRelease.delete(entry.path);
     await this.settled(ticket.name);
   }
 
-  private async handBack(claimPath: string, name: string, attempt: number): Promise<void> {
+  private async handBack(claimPath: string, name: string, attempt: number, reason: 'handedBack' | 'timeout'): Promise<void> {
     const o = this.options;
+    // The version of the file that was claimed (for the audit's delivery id), before the entry is replaced.
+    const before = o.onEvent ? await this.ledger(name) : undefined;
+    const file = before?.state === 'claimed' ? { size: before.size, mtime: before.mtime } : {};
     if (attempt >= o.maxAttempts) {
       await this.setLedger(name, { state: 'failed', at: this.now(), attempts: attempt });
-      await this.moveIfPresent(claimPath, await this.freeName(o.errorFolder, name));
+      const movedTo = await this.freeName(o.errorFolder, name);
+      await this.moveIfPresent(claimPath, movedTo);
       await this.setLedger(name, undefined);
+      this.emit({ outcome: 'moved-to-error', name, attempt, ...file, reason, movedTo });
       return;
     }
     await this.setLedger(name, { state: 'retry', at: this.now(), attempts: attempt });
     await this.moveIfPresent(claimPath, path.posix.join(o.folder, name));
+    this.emit({ outcome: 'retried', name, attempt, ...file, reason });
   }
 
   /**
@@ -562,7 +613,7 @@ export class Poller {
           // An after-action the server keeps refusing is tried maxAttempts times, then left for a person to sort out.
           if ((mine || expired) && (settled.refused ?? 0) < o.maxAttempts) {
             try {
-              await this.finish(e.path, c.name, e);
+              await this.finish(e.path, c.name, { size: settled.size ?? e.size, mtime: settled.mtime ?? e.mtime, attempts: settled.attempts });
               if (mine) this.inFlight.delete(c.name);
             } catch (err) {
               const refused = (settled.refused ?? 0) + 1;
@@ -578,9 +629,10 @@ export class Poller {
             if (mine) this.inFlight.delete(c.name);
           }
         } else if (this.toRelease.has(e.path) || expired) {
+          const reason = this.toRelease.has(e.path) ? 'handedBack' : 'timeout';
           this.toRelease.delete(e.path);
           if (mine) this.inFlight.delete(c.name);
-          await this.handBack(e.path, c.name, c.attempt);
+          await this.handBack(e.path, c.name, c.attempt, reason);
         } else if (!this.match || this.match.test(c.name)) {
           this.waiting++; // sent, not yet confirmed
         }

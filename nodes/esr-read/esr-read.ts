@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomUUID } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import { createHash, randomUUID } from 'node:crypto';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, personIdOf, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Problem, type Rejected } from '../../core/codec';
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
@@ -18,6 +18,7 @@ import { OwnStatus } from '../shared/status';
 import { confinedPath, localBase } from '../shared/local-path';
 import { isStreamMisuse, peekStream, STREAM_COPIED, takeStream } from '../shared/streams';
 import { limitError, limitFor } from '../shared/limits';
+import { noteFileFacts } from '../shared/audit';
 
 interface ReadConfig extends LayoutConfig {
   name?: string;
@@ -202,10 +203,25 @@ export = function register(RED: NodeAPI): void {
 
       let batch: EsrRecord[] = [];
       const all: EsrRecord[] = [];
+      // A polled file (it carries its claim): its SHA-256 and its header's timestamps, for esr-sftp-in's audit trail.
+      const claimToken = typeof (msg.esrClaim as { token?: unknown } | undefined)?.token === 'string' ? (msg.esrClaim as { token: string }).token : undefined;
+      const hash = claimToken ? createHash('sha256') : undefined;
+      const headerTimes: Record<string, string> = {};
+      const noteHeader = (r: EsrRecord) => {
+        if (!claimToken || !fileLayout.header || r.recordType !== fileLayout.header.code) return;
+        for (const f of fileLayout.header.fields) if (f.kind === 'timestamp' && typeof r[f.key] === 'string') headerTimes[f.key] = r[f.key] as string;
+      };
+      const tap = new Transform({
+        transform(chunk: Buffer | string, _enc, cb) {
+          hash?.update(chunk);
+          cb(null, chunk);
+        },
+      });
 
       const consume = new Writable({
         objectMode: true,
         write: (item: EsrRecord | PersonGroup | OtherRecord, _enc, cb) => {
+          if (records === 0) noteHeader((item as OtherRecord).type === 'record' ? (item as OtherRecord).record : (item as EsrRecord));
           records++;
           progress();
           let step: Promise<void> = Promise.resolve();
@@ -240,8 +256,10 @@ export = function register(RED: NodeAPI): void {
         // Rows that may be anywhere (collect) go to temporary files under the user directory past a bound, so that a
         // national-size GDW file is grouped in bounded memory (see core/codec/spill.ts).
         const spill = { dir: path.join(String(RED.settings.userDir ?? os.tmpdir()), 'esr-spill'), afterRecords: Math.min(maxHeld, SPILL_AFTER) };
-        if (mode === 'person') await pipeline(source, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks', maxRecords: maxHeld, spill }), consume);
-        else await pipeline(source, reader, consume);
+        // The hashing tap only for a polled file (one that carries its claim): other reads go straight to the reader.
+        const input = hash ? [source, tap] : [source];
+        if (mode === 'person') await pipeline([...input, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks', maxRecords: maxHeld, spill }), consume]);
+        else await pipeline([...input, reader, consume]);
       } catch (caught) {
         // A bound passed (here or in the grouper) is told with the file and the line the read stopped at.
         const err = (caught as { code?: string }).code === 'TOO_MANY_RECORDS' ? tooMany() : caught;
@@ -255,6 +273,11 @@ export = function register(RED: NodeAPI): void {
       for (const personId of [...rejectedPeople.keys()]) rejectPerson(personId, []);
       const summary = reader.summary();
       const { sound, fileErrors } = summary;
+      if (claimToken) {
+        const problems: Record<string, number> = {};
+        for (const p of [...summary.errors, ...summary.warnings]) problems[p.code] = (problems[p.code] ?? 0) + 1;
+        noteFileFacts(claimToken, { sha256: hash!.digest('hex'), layout: fileLayout.id, sound, lines: summary.lines, records: summary.records, errorCount: summary.errorCount, warningCount: summary.warningCount, problems, header: headerTimes });
+      }
       if (mode === 'batch' && batch.length) await out(batch, 'batch');
       // The whole file goes on only if the file as a whole is sound (records already sent cannot be taken back).
       if (mode === 'file' && sound) await out(all, 'file');

@@ -6,7 +6,9 @@
 import * as path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { checkName, checkRelative } from '../../core/transport';
-import { Poller, type AfterAction, type Claim, type ClaimTicket as PollerTicket } from '../../core/poller';
+import { createHash } from 'node:crypto';
+import { auditRecord, parseDays, Poller, Watchdog, type AfterAction, type Claim, type ClaimTicket as PollerTicket, type PollerEvent } from '../../core/poller';
+import { auditBus, takeFileFacts } from '../shared/audit';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { errorCode, OwnStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';
@@ -40,6 +42,11 @@ interface InConfig {
   maxAttempts: number | string;
   /** The esr-state node keeping the ledger and leases; empty for the default local folder. */
   state?: string;
+  /** Missing-file watchdog (poll mode): a file is expected by this local time, "HH:MM" (empty: no watchdog)… */
+  expectBy?: string;
+  /** …on these days ("mon-fri", "daily", "mon,wed,fri"), in this time zone (default Europe/London). */
+  expectDays?: string;
+  expectTimeZone?: string;
 }
 
 /** What a polled message carries so that it can be confirmed when it comes back (never a path: see the poller). */
@@ -77,6 +84,27 @@ export = function register(RED: NodeAPI): void {
     };
 
     let poller: Poller | undefined;
+    let watchdog: Watchdog | undefined;
+    let watchTimer: NodeJS.Timeout | undefined;
+    // The audit trail: each step of a file's life goes on the runtime's audit bus (esr-audit nodes send it on), with
+    // the file's SHA-256 and, once esr-read has read it, the facts of its summary (noted under the claim's token).
+    const bus = auditBus(RED);
+    const z = (node as unknown as { z?: string }).z;
+    const inFlight = new Map<string, { token?: string; sha256?: string }>();
+    let source: { node: string; name?: string; ledger?: string } = { node: node.id, ...(config.name ? { name: config.name } : {}) };
+    const onEvent = (event: PollerEvent) => {
+      const known = inFlight.get(event.name);
+      let facts = known?.token ? takeFileFacts(known.token) : undefined;
+      if (known?.sha256) facts = { ...facts, sha256: facts?.sha256 ?? known.sha256 };
+      if (event.outcome !== 'taken') inFlight.delete(event.name);
+      bus.emit('audit', { kind: 'file', record: auditRecord(event, event.outcome === 'taken' ? undefined : facts, source), node: node.id, z });
+    };
+    /** A file was taken: its token and hash for the audit trail, and the watchdog told (durably, before it is sent). */
+    const remember = async (claim: Claim, content?: Buffer) => {
+      inFlight.set(claim.name, { token: claim.token, ...(content ? { sha256: createHash('sha256').update(content).digest('hex') } : {}) });
+      if (inFlight.size > 1000) inFlight.delete(inFlight.keys().next().value!);
+      await watchdog?.fileTaken().catch((err) => report(err, { topic: 'esr-sftp-in' }));
+    };
     // Streams being read (and the last ones read), by claim token: settles once the stream was read, or its claim was
     // handed back (the download or the flow failed). Kept for a while after, for a Catch message that comes late.
     const streaming = new Map<string, Promise<'read' | 'released'>>();
@@ -113,6 +141,7 @@ export = function register(RED: NodeAPI): void {
         let clean = errors.length === 0;
         for (const error of errors) report(error, { topic: 'esr-sftp-in' });
         for (const claim of claims) {
+          await remember(claim);
           let over!: (outcome: 'read' | 'released') => void;
           follow(claim.token, new Promise((resolve) => (over = resolve)));
           try {
@@ -143,7 +172,10 @@ export = function register(RED: NodeAPI): void {
         return clean;
       }
       const { files, errors } = await poller.takeFiles();
-      for (const { claim, content } of files) node.send(messageFor(claim, content));
+      for (const { claim, content } of files) {
+        await remember(claim, content);
+        node.send(messageFor(claim, content));
+      }
       // Errors go to Catch nodes with a message that has no claim: wired back, it is ignored (no loop).
       for (const { claim, error } of errors) report(error, { topic: 'esr-sftp-in', filename: claim?.name });
       return errors.length === 0;
@@ -187,7 +219,16 @@ export = function register(RED: NodeAPI): void {
           claimTimeoutMs: number(config.claimTimeoutMin, 10) * 60_000,
           maxAttempts: Math.max(1, number(config.maxAttempts, 3)),
           owner: `${runtimeId(RED)}-${node.id.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+          onEvent,
         });
+        source = { ...source, ledger: poller.options.ledger };
+        if (config.expectBy && String(config.expectBy).trim()) {
+          watchdog = new Watchdog(stateStoreFor(RED, config.state, t('errors.noState')), `watchdog:${poller.options.ledger}`, {
+            time: String(config.expectBy),
+            days: parseDays(String(config.expectDays ?? '')),
+            timeZone: config.expectTimeZone || undefined,
+          });
+        }
       } catch (err) {
         node.status({ fill: 'red', shape: 'ring', text: (err as { code?: string }).code === 'EBADPATH' ? t('status.badFolder') : (err as { code?: string }).code ?? t('status.error') });
         node.error(err);
@@ -196,6 +237,32 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       timer = setTimeout(tick, 0);
+      if (watchdog) watchTimer = setTimeout(watch, 0);
+    }
+
+    /**
+     * The watchdog's round: after any poll in progress (a file taken by it counts), check; then again at the next
+     * deadline (at least every 5 minutes, so that a changed system clock is caught up with).
+     */
+    async function watch(): Promise<void> {
+      if (closing || !watchdog) return;
+      try {
+        await polling;
+        const alert = await watchdog.check();
+        if (alert && !closing) {
+          const text = t('status.missing', { time: alert.expectedBy });
+          const err = Object.assign(new Error(t('errors.missing', { time: alert.expectedBy, day: alert.day, zone: alert.timeZone })), { code: alert.code });
+          own.fail(err, text, 'watchdog', text);
+          const glob = config.glob || '*';
+          node.error(err, { topic: 'esr-sftp-in', payload: { ...alert, glob }, alert: { ...alert, glob } });
+          bus.emit('audit', { kind: 'missing', alert: { ...alert, file: glob, source }, node: node.id, z });
+        }
+      } catch (err) {
+        report(err, { topic: 'esr-sftp-in' });
+      }
+      if (closing) return;
+      const wait = Math.min(Math.max(watchdog.nextCheck() - Date.now() + 50, 1000), 5 * 60_000);
+      watchTimer = setTimeout(watch, wait);
     }
 
     node.on('input', (msg, send, done) => {
@@ -217,6 +284,7 @@ export = function register(RED: NodeAPI): void {
                 own.fail(msg.error, '', 'file', code ? t('status.failedCode', { file: ticket.name, code }) : t('status.failed', { file: ticket.name }));
               } else {
                 await poller.complete(ticket);
+                own.succeed(undefined, 'watchdog'); // a file came (late, maybe): the missing-file alert is over
                 own.succeed({ fill: 'green', shape: 'dot', text: t('status.done', { file: ticket.name }) }, 'file');
               }
             } catch (err) {
@@ -278,6 +346,7 @@ export = function register(RED: NodeAPI): void {
       closing = true;
       poller?.close(); // files in flight are handed back at once by the next poller (messages in flight are lost)
       clearTimeout(timer);
+      clearTimeout(watchTimer);
       unsubscribe();
       const waiting = polling ?? Promise.resolve();
       // A poll in progress ends when the config node closes its connection.

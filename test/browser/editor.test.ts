@@ -14,7 +14,7 @@ import { ROOT } from '../helpers';
 import { exampleEnv } from '../../demo/demo';
 import { seedDemo } from '../../demo/seed';
 
-const TYPES = ['esr-sftp-server', 'esr-state', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map', 'esr-lease', 'esr-changes'];
+const TYPES = ['esr-sftp-server', 'esr-state', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map', 'esr-lease', 'esr-changes', 'esr-audit'];
 /** Configuration nodes: not in the palette, their dialogs open from a node's. */
 const CONFIG = ['esr-sftp-server', 'esr-state'];
 const EXAMPLES = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json'));

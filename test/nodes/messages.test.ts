@@ -8,7 +8,7 @@ import { englishText, messagesFor } from '../../nodes/shared/messages';
 import type { NodeAPI } from '../../nodes/shared/node-red';
 
 const root = path.join(__dirname, '..', '..', '..');
-const nodeTypes = ['esr-sftp-server', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map', 'esr-changes'];
+const nodeTypes = ['esr-sftp-server', 'esr-sftp-in', 'esr-sftp-out', 'esr-read', 'esr-write', 'esr-map', 'esr-changes', 'esr-audit'];
 const packageName = (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string }).name;
 
 it("uses Node-RED's i18n and the node's catalogue namespace, so a translated catalogue replaces the text", async () => {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SftpSession, type SftpSettings } from '../../core/transport';
-import { Poller, type Claim, type PollerOptions } from '../../core/poller';
+import { Poller, type Claim, type PollerEvent, type PollerOptions } from '../../core/poller';
 import { SSHD_SKIP, sessionSettings, startSshd, type TestSshd } from '../support/sshd';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy';
 import { tempState } from '../support/temp-state';
@@ -243,7 +243,8 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     fresh();
     put(name('20261120', 9));
     let now = 1_000_000;
-    const p = poller(session(), tempState(), { claimTimeoutMs: 1000, maxAttempts: 2, now: () => now });
+    const events: PollerEvent[] = [];
+    const p = poller(session(), tempState(), { claimTimeoutMs: 1000, maxAttempts: 2, now: () => now, onEvent: (e) => events.push(e) });
     assert.equal((await p.takeFiles()).files[0].claim.attempt, 1);
     now += 999;
     assert.deepEqual((await p.takeFiles()).files, [], 'still within the claim timeout');
@@ -252,6 +253,12 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     now += 1000;
     assert.deepEqual((await p.takeFiles()).files, []);
     assert.deepEqual(list('error'), [name('20261120', 9)], 'a poison file stops after maxAttempts');
+    // The audit trail of it: each step, with the attempt, the reason and one delivery id.
+    assert.deepEqual(events.map((e) => [e.outcome, e.attempt, e.reason ?? '', e.at - 1_000_000]), [['taken', 1, '', 0], ['retried', 1, 'timeout', 1000], ['taken', 2, '', 1000], ['moved-to-error', 2, 'timeout', 2000]]);
+    assert.equal(new Set(events.map((e) => e.deliveryId)).size, 1);
+    assert.match(events[0].deliveryId!, /^[0-9a-f]{32}$/);
+    assert.ok(events.every((e) => e.name === name('20261120', 9) && e.size === name('20261120', 9).length));
+    assert.match(events[3].movedTo!, new RegExp(`/error/${name('20261120', 9)}$`));
   });
 
   it('a redeployed node hands its claims back at once: delivered again with the next attempt and the same delivery id', async () => {
@@ -325,7 +332,8 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
   it('a download that keeps failing counts as attempts and ends in the error folder', async () => {
     fresh();
     put(name('20261120', 22), randomBytes(1024 * 1024));
-    const p = poller(session(), tempState(), { maxAttempts: 2 });
+    const events: PollerEvent[] = [];
+    const p = poller(session(), tempState(), { maxAttempts: 2, onEvent: (e) => events.push(e) });
     await p.recover();
     for (let i = 0; i < 2; i++) {
       proxy.cutAfter('down', 100_000);
@@ -334,6 +342,7 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
       assert.equal(r.errors[0].claim?.attempt, i + 1);
     }
     assert.deepEqual(list('error'), [name('20261120', 22)]);
+    assert.deepEqual(events.map((e) => [e.outcome, e.attempt, e.reason ?? '']), [['taken', 1, ''], ['retried', 1, 'handedBack'], ['taken', 2, ''], ['moved-to-error', 2, 'handedBack']]);
     assert.deepEqual((await p.takeFiles()).files, []);
   });
 

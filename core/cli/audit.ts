@@ -1,0 +1,108 @@
+/**
+ * `esr audit`: what happened to a file, from the JSON-lines log of esr-audit events (one event a line, as a file node
+ * appending esr-audit's first output writes it). Reads the logs given (or stdin for `-`), keeps the events of the
+ * files named by `--file` (a name or a glob; all files without it), and tells each file's story in time order: every
+ * step, its attempt, where the file went, and what the read found. Lines that are not audit events are skipped and
+ * counted, never echoed (the log is the trust's; we print facts of events only).
+ */
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { AUDIT_OUTCOMES, type AuditRecord } from '../poller';
+import { globToRegExp } from '../transport';
+
+export interface AuditQuery {
+  /** Logs to read; `-` is stdin. */
+  logs: string[];
+  /** A file name or a glob (`*`, `?`); every file when absent. */
+  file?: string;
+  json?: boolean;
+}
+
+/** Reads audit events (JSON lines) from a stream; `skipped` counts lines that are not audit events. */
+export async function readAuditLog(input: Readable, match: (name: string) => boolean, into: AuditRecord[]): Promise<number> {
+  let skipped = 0;
+  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) {
+    if (!line.trim()) continue;
+    let e: unknown;
+    try {
+      e = JSON.parse(line);
+    } catch {
+      skipped++;
+      continue;
+    }
+    // A file node may have written the whole message: take its payload.
+    const r = (e && typeof e === 'object' && 'payload' in e ? (e as { payload: unknown }).payload : e) as AuditRecord | undefined;
+    if (!r || typeof r.file !== 'string' || typeof r.at !== 'string' || !(AUDIT_OUTCOMES as readonly string[]).includes(r.outcome)) {
+      skipped++;
+      continue;
+    }
+    if (match(r.file)) into.push(r);
+  }
+  return skipped;
+}
+
+/** One line of a file's story. */
+export function describeStep(r: AuditRecord): string {
+  const parts = [r.at, r.outcome.padEnd(14)];
+  if (r.attempt !== undefined) parts.push(`attempt ${r.attempt}`);
+  if (r.reason) parts.push(`(${r.reason === 'timeout' ? 'no confirmation in time' : 'handed back'})`);
+  if (r.outcome === 'taken' && r.size !== undefined) parts.push(`${r.size} bytes`);
+  if (r.movedTo) parts.push(`-> ${r.movedTo}`);
+  if (r.sha256) parts.push(`sha256 ${r.sha256}`);
+  const read = r.read;
+  if (read) {
+    const counts = Object.entries(read.records ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+    parts.push(`| read${read.layout ? ` as ${read.layout}` : ''}: ${read.sound === false ? 'NOT sound' : 'sound'}${read.lines !== undefined ? `, ${read.lines} lines` : ''}${counts ? ` (${counts})` : ''}`);
+    if (read.errorCount) parts.push(`${read.errorCount} errors: ${Object.entries(read.problems ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  if (r.period) parts.push(`| covers ${r.period.from ?? '?'} to ${r.period.to ?? '?'}`);
+  return parts.join('  ');
+}
+
+function verdict(steps: AuditRecord[]): string {
+  const last = steps[steps.length - 1];
+  const attempts = Math.max(0, ...steps.map((s) => s.attempt ?? 0));
+  const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+  switch (last.outcome) {
+    case 'done':
+      return `done${tries}${last.movedTo ? ` (now ${last.movedTo})` : ''}`;
+    case 'failed':
+      return `FAILED: the flow could not handle it${last.movedTo ? `; moved to ${last.movedTo}` : ''}`;
+    case 'moved-to-error':
+      return `FAILED${tries}: never confirmed${last.movedTo ? `; moved to ${last.movedTo}` : ''}`;
+    case 'retried':
+      return 'handed back: waiting to be taken again';
+    default:
+      return `taken (attempt ${last.attempt ?? 1}), not settled yet: in flight, or the log ends before its outcome`;
+  }
+}
+
+/** Runs the query; returns the exit code (0 events found, 1 none). */
+export async function audit(q: AuditQuery, io: { stdin: Readable; stdout: Writable; stderr: Writable }): Promise<number> {
+  const re = q.file ? globToRegExp(q.file) : undefined;
+  const match = (name: string) => !re || re.test(name);
+  const events: AuditRecord[] = [];
+  let skipped = 0;
+  for (const log of q.logs) skipped += await readAuditLog(log === '-' ? io.stdin : fs.createReadStream(log), match, events);
+  if (skipped) io.stderr.write(`esr: ${skipped} line(s) skipped: not audit events\n`);
+  events.sort((a, b) => a.at.localeCompare(b.at));
+  if (q.json) {
+    for (const e of events) io.stdout.write(`${JSON.stringify(e)}\n`);
+    return events.length ? 0 : 1;
+  }
+  if (!events.length) {
+    io.stdout.write(`no audit event${q.file ? ` for ${q.file}` : ''}\n`);
+    return 1;
+  }
+  const byFile = new Map<string, AuditRecord[]>();
+  for (const e of events) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
+  for (const [file, steps] of byFile) {
+    io.stdout.write(`${file}\n`);
+    for (const s of steps) io.stdout.write(`  ${describeStep(s)}\n`);
+    const ids = [...new Set(steps.map((s) => s.deliveryId).filter(Boolean))];
+    if (ids.length) io.stdout.write(`  delivery id${ids.length > 1 ? 's (the file changed between deliveries)' : ''}: ${ids.join(', ')}\n`);
+    io.stdout.write(`  outcome: ${verdict(steps)}\n\n`);
+  }
+  return 0;
+}
