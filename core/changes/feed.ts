@@ -94,6 +94,11 @@ export interface ChangeOptions {
   refresh?: 'never' | 'onGap' | 'onTimeout';
   /** The first full file into an empty snapshot: 'baseline' (no joiner events; default) or 'joiners'. */
   firstFull?: 'baseline' | 'joiners';
+  /**
+   * Whose snapshots these are: each consumer of a feed (the OH system, the identity system, …) keeps its own, as each
+   * takes the feed's files on its own and in its own reading (default '': one per store).
+   */
+  snapshot?: string;
   /** Today, YYYY-MM-DD (default: the local date). */
   today?: () => string;
   /** Clock in ms (default Date.now), for hold limits. */
@@ -140,7 +145,8 @@ function localToday(): string {
 }
 
 /** The state document name of a feed. */
-export const documentName = (vpd: string, subtype: string) => `changes:${vpd}:${subtype}`;
+/** The state document of a feed's snapshot: `changes:[<snapshot>:]<vpd>:<subtype>`. */
+export const documentName = (vpd: string, subtype: string, snapshot = '') => `changes:${snapshot ? `${snapshot}:` : ''}${vpd}:${subtype}`;
 
 export class ChangeFeeds<Tag = unknown> {
   private readonly feeds = new Map<string, Feed<Tag>>();
@@ -158,6 +164,7 @@ export class ChangeFeeds<Tag = unknown> {
       holdMs: options.holdMs ?? 6 * 3600_000,
       refresh: options.refresh ?? 'never',
       firstFull: options.firstFull ?? 'baseline',
+      snapshot: options.snapshot ?? '',
       today: options.today ?? localToday,
       now: options.now ?? Date.now,
     };
@@ -167,7 +174,7 @@ export class ChangeFeeds<Tag = unknown> {
     const key = `${vpd}:${subtype}`;
     let feed = this.feeds.get(key);
     if (feed) return feed;
-    const text = await this.store.getDocument(documentName(vpd, subtype));
+    const text = await this.store.getDocument(documentName(vpd, subtype, this.o.snapshot));
     let meta: Meta = { v: FORMAT, vpd, subtype, files: [], pending: [] };
     const people = new Map<string, PersonState>();
     if (text !== undefined) {
@@ -204,7 +211,7 @@ export class ChangeFeeds<Tag = unknown> {
     out.add(asciiJson(meta));
     for (const [id, s] of feed.people) out.add(encodePerson(id, updates?.get(id) ?? s));
     if (updates) for (const [id, s] of updates) if (!feed.people.has(id)) out.add(encodePerson(id, s));
-    await this.store.putDocument(documentName(meta.vpd, meta.subtype), out.done());
+    await this.store.putDocument(documentName(meta.vpd, meta.subtype, this.o.snapshot), out.done());
     feed.meta = meta;
     if (updates) for (const [id, s] of updates) feed.people.set(id, s);
   }

@@ -24,6 +24,8 @@ interface ChangesConfig {
   firstFull: 'baseline' | 'joiners';
   /** Feeds whose waiting events are released after a restart before their next file, e.g. "123 GDW, 456 EXP". */
   feeds?: string;
+  /** Whose snapshots: a name, else this node's id (see ChangeOptions.snapshot). */
+  snapshot?: string;
 }
 
 /** A file being collected from esr-read's messages. */
@@ -65,6 +67,9 @@ export = function register(RED: NodeAPI): void {
         holdMs: Math.max(1, Number(config.holdHours) || 6) * 3600_000,
         refresh: config.refresh === 'onGap' || config.refresh === 'onTimeout' ? config.refresh : 'never',
         firstFull: config.firstFull === 'joiners' ? 'joiners' : 'baseline',
+        // Each esr-changes node keeps its own snapshots (two systems fed from one GO feed each take every file), the
+        // same across redeploys and on every runtime that runs this flow.
+        snapshot: config.snapshot || node.id,
       }));
     const collecting = new Map<string, Collecting>();
     // The people of one file are held until it ends (and a feed's snapshot has as many): past this bound the file

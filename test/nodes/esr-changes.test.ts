@@ -89,6 +89,31 @@ describe('esr-changes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.equal(events.length, before);
   });
 
+  it('two esr-changes nodes on one store and one feed (two systems): each keeps its own snapshot and takes every file', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-changes-state-'));
+    const one = flow(folder);
+    // A second reader and esr-changes, as a second system's flow has them: person mode, the same files.
+    const second: FlowNode[] = [
+      { id: 'read2', type: 'esr-read', layout: 'auto', input: 'path', mode: 'person', wires: [['changes2'], [], []] },
+      { id: 'changes2', type: 'esr-changes', state: 'st', maxLeaverPercent: 5, future: 'now', gaps: 'alert', holdHours: 6, refresh: 'never', firstFull: 'baseline', wires: [['events2'], ['alerts2'], [], ['done2']] },
+      { id: 'events2', type: 'helper' },
+      { id: 'alerts2', type: 'helper' },
+      { id: 'done2', type: 'helper' },
+    ];
+    // One Catch for both (the test helper loads a core node once per node of its type in a flow).
+    const both = one.map((n) => (n.id === 'c' ? { ...n, scope: ['changes', 'changes2'] } : n));
+    await helper.load(nodes(), onTab([...both, ...second]));
+    const [done, done2, caught, events, events2] = [collect('done'), collect('done2'), collect('caught'), collect('events'), collect('events2')];
+    for (let d = 0; d <= 1; d++) {
+      send(names[d], { ticket: d });
+      (helper.getNode('read2') as RedNode).receive({ payload: path.join(dir, names[d]), esrClaim: { ticket: `2-${d}` } });
+      await waitFor(() => done.length === d + 1 && done2.length === d + 1);
+    }
+    assert.deepEqual(caught.map((m) => m.error.code), [], 'neither refuses the file the other took');
+    assert.deepEqual([done[1].payload.outcome, done2[1].payload.outcome], ['applied', 'applied']);
+    assert.ok(events.length > 0 && events2.length > 0, 'each sends the day\'s events');
+  });
+
   it('the safety stop: a full file with 10 % of staff missing sends nothing, reaches Catch; accept lets it through', async () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'esr-changes-state-'));
     const cut = path.join(dir, 'cut', 'GO_123_GDW_GOF_20261124_00000005.DAT');
