@@ -116,8 +116,11 @@ export class PersonGrouper extends Transform {
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
-    this.spilled?.remove();
-    callback(err);
+    if (!this.spilled) return callback(err);
+    this.spilled.remove().then(
+      () => callback(err),
+      () => callback(err),
+    );
   }
 
   private flushCurrent(): void {

@@ -94,15 +94,18 @@ export class SpilledPeople {
         if (people.size) yield [...people.values()];
       }
     } finally {
-      this.remove();
+      await this.remove();
     }
   }
 
-  /** Closes the bucket files and removes the folder; safe to call more than once. */
-  remove(): void {
+  /**
+   * Closes the bucket files and removes the folder; safe to call more than once. Resolves once the folder is gone:
+   * a bucket file still being opened would otherwise be made in it again after it was emptied.
+   */
+  async remove(): Promise<void> {
     if (this.removed) return;
     this.removed = true;
-    for (const w of this.out) w.destroy();
-    fs.rmSync(this.dir, { recursive: true, force: true });
+    await Promise.all(this.out.map((w) => (w.closed ? undefined : new Promise<void>((resolve) => w.once('close', () => resolve()).destroy()))));
+    await fs.promises.rm(this.dir, { recursive: true, force: true });
   }
 }
