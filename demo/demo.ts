@@ -100,9 +100,11 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const dir = path.resolve(options.dir);
   const hubRoot = path.join(dir, 'hub');
   const systems = path.join(dir, 'trust-systems');
-  // Each start plays the same story again: a fresh hub and fresh trust systems (the ESR state folder is kept).
+  // Each start plays the same story again: a fresh hub, fresh trust systems and fresh ESR state (the ledgers of files
+  // taken, the staff snapshots and the sequence numbers belong to the hub they were kept for). The flows are kept.
   fs.rmSync(hubRoot, { recursive: true, force: true });
   fs.rmSync(systems, { recursive: true, force: true });
+  fs.rmSync(path.join(dir, 'node-red', 'esr-state'), { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'keys'), { recursive: true });
   const seeded = await seedDemo(hubRoot, path.join(systems, 'exports'), { staff: options.staff, today: options.today });
   const user = keyPair(path.join(dir, 'keys', 'demo-user.json'));
