@@ -26,6 +26,18 @@ const ASA = goLine('ASA', 51, { 2: '1001', 3: 'A1', 4: '20200101', 8: '2001' });
 const GOOD = file('GO_123_GDW_GOC_20261120_00000007.DAT', goFile([PRA, ASA]));
 
 describe('esr CLI', () => {
+  it('audit: the copies one file has in several feeds tell a story each, not one merged', () => {
+    const name = 'GO_123_GDW_GOC_20261124_00000004.DAT';
+    const step = (at: string, outcome: string, feed: string) => JSON.stringify({ at, outcome, file: name, size: 10, attempt: 1, source: { name: `GO staff list - ${feed}`, ledger: `hub:Out/${feed}` } });
+    const log = file('audit.jsonl', [step('2026-11-24T06:00:00.000Z', 'taken', 'rostering'), step('2026-11-24T06:00:01.000Z', 'taken', 'identity'), step('2026-11-24T06:00:02.000Z', 'done', 'rostering'), step('2026-11-24T06:00:03.000Z', 'failed', 'identity')].join('\n') + '\n');
+    const r = esr(['audit', '--file', name, log]);
+    assert.equal(r.code, 0, r.err);
+    const stories = r.out.split('\n\n').filter((x) => x.trim());
+    assert.equal(stories.length, 2, r.out);
+    assert.match(stories.find((x) => x.includes('rostering'))!, /outcome: done/);
+    assert.match(stories.find((x) => x.includes('identity'))!, /outcome: FAILED/);
+  });
+
   it('lists the built-in layouts with id, title and direction', () => {
     const r = esr(['layouts']);
     assert.equal(r.code, 0);

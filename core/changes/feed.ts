@@ -32,6 +32,7 @@ export type AlertCode =
   | 'CHANGES_WAITING_FOR_ANALYST'
   | 'CHANGES_REFRESH_REQUESTED'
   | 'CHANGES_REFRESH_UNSUPPORTED'
+  | 'CHANGES_REFRESH_SKIPPED'
   | 'CHANGES_SUPERSEDED';
 
 /** An alert: names, numbers and codes only — never a field value. */
@@ -227,7 +228,10 @@ export class ChangeFeeds<Tag = unknown> {
   /** A refresh request, at most one a day per feed; undefined (with an alert saying why) when none can be made. */
   private async refresh(feed: Feed<Tag>, alerts: Alert[]): Promise<{ request?: RefreshRequest; meta?: Meta }> {
     const today = this.o.today();
-    if (feed.meta.refreshed === today) return {};
+    if (feed.meta.refreshed === today) {
+      alerts.push(this.alert(feed, 'CHANGES_REFRESH_SKIPPED', `no refresh request for feed ${feed.key}: one was written today already (the GDR file name carries the day, so one a day)`));
+      return {};
+    }
     if (feed.meta.subtype !== 'GDW' || !feed.meta.lastRunEnd) {
       alerts.push(this.alert(feed, 'CHANGES_REFRESH_UNSUPPORTED', feed.meta.subtype !== 'GDW' ? `no refresh request for feed ${feed.key}: the GDR file is known for the GDW subtype only` : `no refresh request for feed ${feed.key}: no file taken yet, so no run end to start from`));
       return {};

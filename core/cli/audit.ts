@@ -95,10 +95,16 @@ export async function audit(q: AuditQuery, io: { stdin: Readable; stdout: Writab
     io.stdout.write(`no audit event${q.file ? ` for ${q.file}` : ''}\n`);
     return 1;
   }
-  const byFile = new Map<string, AuditRecord[]>();
-  for (const e of events) byFile.set(e.file, [...(byFile.get(e.file) ?? []), e]);
-  for (const [file, steps] of byFile) {
-    io.stdout.write(`${file}\n`);
+  // One story per file and feed: each system's poller takes its own copy of a file (its own ledger).
+  const byFile = new Map<string, { heading: string; steps: AuditRecord[] }>();
+  for (const e of events) {
+    const feed = e.source?.ledger ?? e.source?.name ?? '';
+    const key = `${e.file}\n${feed}`;
+    if (!byFile.has(key)) byFile.set(key, { heading: feed ? `${e.file}\n  polled by: ${e.source?.name ?? feed}` : e.file, steps: [] });
+    byFile.get(key)!.steps.push(e);
+  }
+  for (const { heading, steps } of byFile.values()) {
+    io.stdout.write(`${heading}\n`);
     for (const s of steps) io.stdout.write(`  ${describeStep(s)}\n`);
     const ids = [...new Set(steps.map((s) => s.deliveryId).filter(Boolean))];
     if (ids.length) io.stdout.write(`  delivery id${ids.length > 1 ? 's (the file changed between deliveries)' : ''}: ${ids.join(', ')}\n`);

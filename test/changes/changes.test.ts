@@ -163,6 +163,7 @@ describe('esr changes (core)', () => {
           const s45 = await feeds.take(change(5, 45));
           assert.equal(s45.outcome, 'held');
           assert.equal(s45.refresh, undefined, 'one refresh request a day');
+          assert.ok(s45.alerts.some((a) => a.code === 'CHANGES_REFRESH_SKIPPED'), 'and an alert says why there is none');
           await s45.commit();
           now += 60_000;
           const late = (await feeds.next())!;
