@@ -112,7 +112,7 @@ export interface TestFtpsd {
   restart(options?: FtpsdOptions): Promise<void>;
 }
 
-const PASSIVE_PORTS = 8;
+const PASSIVE_PORTS = 64; // two runtimes open many data connections; closed ones wait in TIME_WAIT (8 ran out: 425 EPSV in CI)
 
 interface Cert {
   certFile: string;
