@@ -208,6 +208,26 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
     leavers++;
   };
 
+  /**
+   * Deleted (PRD) or absent from a full file: gone on the file's day. Someone on notice to leave later leaves
+   * now: a leaver waiting for its day is replaced by one today; one already told gets its new day as a change.
+   */
+  const goneNow = (id: string, next: PersonState, old: PersonState, reason: string) => {
+    if (!old.left) return leaver(id, next, old, ctx.fileDate, reason);
+    if (old.left <= ctx.fileDate) {
+      next.left = old.left; // left already: kept, for a rehire by identity
+      return;
+    }
+    if (!old.told) {
+      voidPending.add(id);
+      leaver(id, next, old, ctx.fileDate, reason);
+      leavers--; // on notice already: not a leaver this file causes (the safety stop counts those)
+      return;
+    }
+    next.left = ctx.fileDate;
+    out.add('change', id, next, ctx.fileDate, [], { reason: 'leaveDateChanged', categories: ['leave'] });
+  };
+
   for (const [id, inc] of incoming) {
     const old = people.get(id);
     const next = merge(old, inc, full);
@@ -247,7 +267,7 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
 
     // Known and active before this file.
     if (next.gone) {
-      if (!old.left) leaver(id, next, old, ctx.fileDate, 'deleted');
+      goneNow(id, next, old, 'deleted');
       continue;
     }
     if (!old.left && leaving) {
@@ -325,7 +345,7 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
       if (old.gone || incoming.has(id)) continue;
       const next: PersonState = { ...old, gone: true };
       updates.set(id, next);
-      if (!old.left) leaver(id, next, old, ctx.fileDate, 'absentFromFullFile');
+      goneNow(id, next, old, 'absentFromFullFile');
     }
   }
   return { updates, events: out.events, voidPending, leavers, activeBefore };

@@ -250,3 +250,62 @@ describe('esr changes (core): deletes and rehires', () => {
     await store.close();
   });
 });
+
+describe('esr changes (core): a leaver on notice who is gone sooner', () => {
+  const pra = (id: string, extra: Record<string, string> = {}) => ({ recordType: 'PRA', personId: id, effectiveStartDate: '2020-01-01', firstName: 'Siân', lastName: 'Jones', dateOfBirth: '1980-02-03', nationalInsuranceNumber: `QQ${id}B`, hireDate: '2020-01-01', ...extra });
+  const asa = (id: string, a: string) => ({ recordType: 'ASA', personId: id, assignmentId: a, effectiveStartDate: '2020-01-01', earliestAssignmentStartDate: '2020-01-01', grade: 'XR05' });
+  const facts = (seq: number, extract: 'full' | 'changes') => ({ name: `N${seq}`, vpd: '123', subtype: 'GDW', extract, sequence: seq, date: '2026-11-2' + seq });
+  const hdr = (seq: number) => ({ recordType: 'HDR', runDate: `2026-11-2${seq}T00:00:00` });
+  const staff = ['301', '302', '303', '304', '305'];
+  const notice = { actualTerminationDate: '2026-12-31', terminationReason: 'Resignation' };
+
+  it('someone who left and was then deleted (PRD) is still known when rehired under a new Person ID', async () => {
+    const store = new LocalStateStore({ folder: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-changes-')) });
+    let today = '2026-11-21';
+    const feeds = new ChangeFeeds(store, { today: () => today });
+    try {
+      await takeAll(feeds, runOfRecords([hdr(1), ...staff.flatMap((id) => [pra(id), asa(id, `${id}1`)])], facts(1, 'full')));
+      today = '2026-11-22';
+      await takeAll(feeds, runOfRecords([hdr(2), pra('303', { actualTerminationDate: '2026-11-21', terminationReason: 'Retirement' })], facts(2, 'changes')));
+      today = '2026-11-23';
+      assert.deepEqual(eventsOf(await takeAll(feeds, runOfRecords([hdr(3), { recordType: 'PRD', personId: '303' }], facts(3, 'changes')))), []);
+      today = '2026-11-24';
+      const back = eventsOf(await takeAll(feeds, runOfRecords([hdr(4), pra('306', { nationalInsuranceNumber: 'QQ303B' }), asa('306', '3061')], facts(4, 'changes'))));
+      assert.deepEqual(back.map((e) => `${e.kind} ${e.personId} ${e.reason} ${e.formerPersonId}`), ['rehire 306 sameIdentity 303']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  for (const future of ['onTheDay', 'now'] as const) {
+    it(`absent from a full file or deleted (PRD) before the notice ends: gone now, and nothing more on the day (${future})`, async () => {
+      const store = new LocalStateStore({ folder: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-changes-')) });
+      let today = '2026-11-21';
+      const feeds = new ChangeFeeds(store, { today: () => today, future });
+      try {
+        await takeAll(feeds, runOfRecords([hdr(1), ...staff.flatMap((id) => [pra(id), asa(id, `${id}1`)])], facts(1, 'full')));
+        today = '2026-11-22';
+        // 301 and 302 hand in their notice: they leave on 31 December.
+        const day2 = eventsOf(await takeAll(feeds, runOfRecords([hdr(2), pra('301', notice), pra('302', notice)], facts(2, 'changes'))));
+        assert.deepEqual(brief(day2), future === 'onTheDay' ? [] : ['leaver 301  2026-12-31', 'leaver 302  2026-12-31']);
+        today = '2026-11-23';
+        // Then 301 is deleted, and a full file comes without 302: both are gone on the file's day.
+        const day3 = eventsOf(await takeAll(feeds, runOfRecords([hdr(3), { recordType: 'PRD', personId: '301' }], facts(3, 'changes'))));
+        today = '2026-11-24';
+        const day4 = eventsOf(await takeAll(feeds, runOfRecords([hdr(4), ...staff.filter((id) => id !== '302' && id !== '301').flatMap((id) => [pra(id), asa(id, `${id}1`)])], facts(4, 'full'))));
+        const gone = [...day3, ...day4];
+        if (future === 'onTheDay') {
+          assert.deepEqual(brief(gone), ['leaver 301  2026-11-23', 'leaver 302  2026-11-24']);
+          assert.deepEqual(gone.map((e) => e.reason), ['deleted', 'absentFromFullFile']);
+        } else {
+          // Told already that they leave on 31 December: told now that the day moved.
+          assert.deepEqual(gone.map((e) => `${e.kind} ${e.personId} ${e.reason} ${e.effectiveDate}`), ['change 301 leaveDateChanged 2026-11-23', 'change 302 leaveDateChanged 2026-11-24']);
+        }
+        today = '2026-12-31';
+        assert.equal(await feeds.next(), undefined, 'no second leaver on the day the notice would have ended');
+      } finally {
+        await store.close();
+      }
+    });
+  }
+});
