@@ -42,11 +42,18 @@ export async function readAuditLog(input: Readable, match: (name: string) => boo
   return skipped;
 }
 
+/** Why a file was handed back, as the story tells it (only these texts: the log is not trusted to hold no value). */
+const REASONS: Record<string, string> = {
+  timeout: 'no confirmation in time',
+  handedBack: 'handed back',
+  restarted: 'the runtime restarted or the node was redeployed',
+};
+
 /** One line of a file's story. */
 export function describeStep(r: AuditRecord): string {
   const parts = [r.at, r.outcome.padEnd(14)];
   if (r.attempt !== undefined) parts.push(`attempt ${r.attempt}`);
-  if (r.reason) parts.push(`(${r.reason === 'timeout' ? 'no confirmation in time' : 'handed back'})`);
+  if (r.reason) parts.push(`(${REASONS[r.reason] ?? 'handed back'})`);
   if (r.outcome === 'taken' && r.size !== undefined) parts.push(`${r.size} bytes`);
   if (r.movedTo) parts.push(`-> ${r.movedTo}`);
   if (r.sha256) parts.push(`sha256 ${r.sha256}`);

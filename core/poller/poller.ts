@@ -90,11 +90,16 @@ export interface PollerEvent {
   /** ms since the epoch */
   mtime?: number;
   deliveryId?: string;
-  /** retried / moved-to-error: `handedBack` (the download or stream failed) or `timeout` (no settlement in time). */
-  reason?: 'handedBack' | 'timeout';
+  /**
+   * retried / moved-to-error: `handedBack` (the download or stream failed), `timeout` (no settlement in time) or
+   * `restarted` (the runtime restarted or the node was redeployed while the file was in the flow).
+   */
+  reason?: HandBackReason;
   /** Where the file went (relative to the connection's root): the archive or error folder; absent when deleted or left. */
   movedTo?: string;
 }
+
+export type HandBackReason = 'handedBack' | 'timeout' | 'restarted';
 
 /** What settles a claim: the file and the token its claim was made with. Paths are never taken from a ticket. */
 export interface ClaimTicket {
@@ -566,7 +571,7 @@ export class Poller {
     await this.settled(ticket.name);
   }
 
-  private async handBack(claimPath: string, name: string, attempt: number, reason: 'handedBack' | 'timeout'): Promise<void> {
+  private async handBack(claimPath: string, name: string, attempt: number, reason: HandBackReason): Promise<void> {
     const o = this.options;
     // The version of the file that was claimed (for the audit's delivery id), before the entry is replaced.
     const before = o.onEvent ? await this.ledger(name) : undefined;
@@ -606,7 +611,8 @@ export class Poller {
       const c = this.parseClaim(e.name);
       if (!c) continue;
       const mine = c.owner === o.owner;
-      const expired = now - c.at >= o.claimTimeoutMs || (mine && restarted);
+      const timedOut = now - c.at >= o.claimTimeoutMs;
+      const expired = timedOut || (mine && restarted);
       try {
         const settled = await this.ledger(c.name);
         if (settled?.state === 'confirmed') {
@@ -629,7 +635,7 @@ export class Poller {
             if (mine) this.inFlight.delete(c.name);
           }
         } else if (this.toRelease.has(e.path) || expired) {
-          const reason = this.toRelease.has(e.path) ? 'handedBack' : 'timeout';
+          const reason = this.toRelease.has(e.path) ? 'handedBack' : timedOut ? 'timeout' : 'restarted';
           this.toRelease.delete(e.path);
           if (mine) this.inFlight.delete(c.name);
           await this.handBack(e.path, c.name, c.attempt, reason);

@@ -265,14 +265,17 @@ describe('polling a folder', { skip: SSHD_SKIP }, () => {
     fresh();
     put(name('20261120', 21));
     const store = tempState();
+    const events: PollerEvent[] = [];
     const first = poller(session(), store);
     const [{ claim }] = (await first.takeFiles()).files;
     assert.equal(claim.attempt, 1);
     assert.match(claim.deliveryId, /^[0-9a-f]{32}$/);
     first.close(); // the node is closed by a redeploy: the message carrying the claim is gone
-    const redeployed = poller(session(), store);
+    const redeployed = poller(session(), store, { onEvent: (e) => events.push(e) });
     const again = (await redeployed.takeFiles()).files.map((f) => f.claim);
     assert.deepEqual(again.map((c) => [c.name, c.attempt, c.deliveryId]), [[claim.name, 2, claim.deliveryId]], 'at once, not after the claim timeout');
+    // The audit trail says why: a restart or redeploy, not a confirmation that never came.
+    assert.deepEqual(events.map((e) => [e.outcome, e.attempt, e.reason ?? '']), [['retried', 1, 'restarted'], ['taken', 2, '']]);
     // A confirmation of the first delivery arriving late is refused: the claim it names is no longer held.
     await assert.rejects(redeployed.complete(claim), (err: Error & { code?: string }) => err.code === 'CLAIM_NOT_HELD');
     assert.deepEqual(list('archive'), []);
