@@ -1,7 +1,7 @@
 /**
  * The example flows as an analyst meets them in the editor, checked from their JSON: only flows under examples/,
  * failures that reach a debug node, pollers a Catch node watches, the confirm loop through link nodes, distinct
- * names, spreadsheet-safe CSV, a missing export as a status, and node boxes that do not overlap (estimated as the
+ * names, spreadsheet-safe CSV, a missing export as a status, the safety stop's accept and discard, and node boxes that do not overlap (estimated as the
  * editor draws them: a node's width follows its label, at least 100 px; height 30, 15 px per output beyond two).
  */
 import { describe, it } from 'node:test';
@@ -114,6 +114,15 @@ describe('the example flows', () => {
       assert.ok(status.length === 1 && status[0].type === 'debug' && status[0].active === true && status[0].tostatus === true && status[0].tosidebar === false, `${f.file}: a missing "${f.name}" is not a status`);
       const other = (sw.wires as string[][])[1].map((id) => byId.get(id)!);
       assert.ok(other.some((d) => d.type === 'debug' && d.tosidebar === true), `${f.file}: any other failure of "${f.name}" reaches the sidebar`);
+    }
+  });
+
+  it("an analyst can accept or discard a full file an esr-changes node's safety stop held: an inject for each", () => {
+    const changes = ofType('esr-changes');
+    assert.ok(changes.length >= 2);
+    for (const c of changes) {
+      const feeding = all.filter((n) => n.type === 'inject' && targets(n).includes(c.id)).map((n) => n.topic);
+      assert.deepEqual(feeding.sort(), ['accept', 'discard'], `${c.file}: ${c.name}`);
     }
   });
 
