@@ -45,10 +45,12 @@ async function main(): Promise<void> {
   const flows = demo.deployed
     ? 'the examples, deployed now'
     : `yours, kept from the last run (${rel(path.join(dir, 'node-red', 'flows.json'))}); npm start -- --reset deploys the examples again`;
+  // An output file is told once; a failure every time it happens (a replay that fails again is news), with the time.
   const seen = new Set<string>();
   const say = (line: string) => {
     if (!seen.has(line) && seen.add(line)) console.log(line);
   };
+  const tell = (line: string) => console.log(`${line} (${new Date().toTimeString().slice(0, 8)})`);
   const report = () => {
     const found = [
       ...findFiles(demo.rosterCsvDir, /\.csv$/).map((n) => `  ✓ roster import file ${rel(path.join(demo.rosterCsvDir, n))}`),
@@ -67,7 +69,7 @@ async function main(): Promise<void> {
       if (!deployed.debugs.has(m.id)) deployed = await readDeployed(demo.nodeRed.url).catch(() => deployed);
       if (!deployed.failureDebugs.has(m.id)) return;
     }
-    say(`  ${m.level === 30 ? '! warning' : '✗'} ${failureLine(m, deployed.tabs)}`);
+    tell(`  ${m.level === 30 ? '! warning' : '✗'} ${failureLine(m, deployed.tabs)}`);
   };
   sidebar = await watchSidebar(demo.nodeRed.url, (m) => void onSidebar(m));
   console.log(`

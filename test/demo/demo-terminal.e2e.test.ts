@@ -99,6 +99,11 @@ describe('the demo as an analyst runs it (npm start)', { skip: NODE_RED_SKIP }, 
     assert.ok(lines().some((l) => l.includes('✗') && l.includes(junk) && /Rostering.*failures.*NO_HEADER/.test(l)), demo.out());
     assert.ok(lines().some((l) => l.includes('✗') && l.includes(cut) && /Occupational health.*failures.*MISSING_TRAILER/.test(l)), demo.out());
     assert.ok(lines().some((l) => l.includes(`✗ FAILED, moved to the error folder: Out/occupational-health/error/${cut}`)), demo.out());
+    // The same junk again (a replay that fails again): the terminal tells it again, not once for good.
+    const told = () => lines().filter((l) => l.includes('✗') && l.includes(junk) && /NO_HEADER/.test(l)).length;
+    const before = told();
+    fs.writeFileSync(hub('Out', 'rostering', junk), '<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>\r\n');
+    await waitFor(() => told() > before, MINUTE);
   });
 
   it('with the exports sent and removed, a full deploy makes no error: each daily read shows "nothing to send" as a status', async () => {
