@@ -124,6 +124,10 @@ describe('the demo as an analyst runs it (npm start)', { skip: NODE_RED_SKIP }, 
 
   it("keeps the analyst's flows across a restart; --reset deploys the examples again", async () => {
     await waitFor(() => /AD joiners\/movers\/leavers file/.test(demo.out()), MINUTE); // the story's identity part has run
+    const usersFile = path.join(dir, 'trust-systems', 'identity', 'users.json');
+    const users = () => (fs.existsSync(usersFile) ? (JSON.parse(fs.readFileSync(usersFile, 'utf8')) as unknown[]).length : 0);
+    await waitFor(() => users() > 0, MINUTE);
+    const usersBefore = users();
     const flows = await flowsOf(url());
     const comment = flows.find((n) => n.id === 'r-c-go')!;
     const original = comment.name;
@@ -138,7 +142,7 @@ describe('the demo as an analyst runs it (npm start)', { skip: NODE_RED_SKIP }, 
     assert.equal((await flowsOf(url())).find((n) => n.id === 'r-c-go')!.name, 'my own note');
     // The story plays again against the fresh hub: the identity flow finds its joiners again (its snapshot is fresh
     // too), rather than taking every file as one it has seen.
-    await waitFor(() => /AD joiners\/movers\/leavers file/.test(demo.out()), MINUTE);
+    await waitFor(() => /AD joiners\/movers\/leavers file/.test(demo.out()) && users() === usersBefore, MINUTE);
     await demo.stop();
 
     demo = await runDemo(dir, port, ['--reset']);
