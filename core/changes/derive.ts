@@ -55,6 +55,8 @@ export interface DeriveContext {
   /** The first full file into an empty snapshot: no joiner events (it is where the snapshot starts). */
   baseline: boolean;
   sha256: string;
+  /** People whose joiner or rehire event still waits for its day: nothing was sent of them yet. */
+  waitingToJoin?: ReadonlySet<string>;
 }
 
 export interface Derived {
@@ -63,6 +65,8 @@ export interface Derived {
   events: ChangeEvent[];
   /** People whose waiting leaver event is void (the leave was withdrawn or moved). */
   voidPending: Set<string>;
+  /** People gone (deleted or absent from a full file): every event of theirs still waiting for its day is void. */
+  dropPending: Set<string>;
   /** Leavers the file causes (given now or waiting for their day): for the safety stop. */
   leavers: number;
   /** Staff in the snapshot before the file who had not left. */
@@ -160,6 +164,7 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
   const out = new Builder(ctx, { name: run.facts.name, sequence: run.facts.sequence });
   const updates = new Map<string, PersonState>();
   const voidPending = new Set<string>();
+  const dropPending = new Set<string>();
   let leavers = 0;
   let activeBefore = 0;
   const touched: string[] = [];
@@ -213,6 +218,13 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
    * now: a leaver waiting for its day is replaced by one today; one already told gets its new day as a change.
    */
   const goneNow = (id: string, next: PersonState, old: PersonState, reason: string) => {
+    dropPending.add(id);
+    if (ctx.waitingToJoin?.has(id)) {
+      // Never sent as a joiner (it waited for its day): downstream never knew them, so no leaver either.
+      delete next.left;
+      delete next.told;
+      return;
+    }
     if (!old.left) return leaver(id, next, old, ctx.fileDate, reason);
     if (old.left <= ctx.fileDate) {
       next.left = old.left; // left already: kept, for a rehire by identity
@@ -348,5 +360,5 @@ export function derive(people: ReadonlyMap<string, PersonState>, run: FileRun, c
       goneNow(id, next, old, 'absentFromFullFile');
     }
   }
-  return { updates, events: out.events, voidPending, leavers, activeBefore };
+  return { updates, events: out.events, voidPending, dropPending, leavers, activeBefore };
 }

@@ -288,7 +288,8 @@ export class ChangeFeeds<Tag = unknown> {
     const base = metaIn ?? feed.meta;
     const full = run.facts.extract === 'full';
     const baseline = full && feed.people.size === 0 && this.o.firstFull === 'baseline';
-    const derived = derivedIn ?? derive(feed.people, run, { today, fileDate: day(run.runEnd) ?? run.facts.date ?? today, baseline, sha256: run.sha256() });
+    const waitingToJoin = new Set(base.pending.filter((e) => e.kind === 'joiner' || e.kind === 'rehire').map((e) => e.personId));
+    const derived = derivedIn ?? derive(feed.people, run, { today, fileDate: day(run.runEnd) ?? run.facts.date ?? today, baseline, sha256: run.sha256(), waitingToJoin });
     run.people.clear(); // what is left of the file is in `derived`: the rest can go
     if (!derivedIn && full && derived.activeBefore > 0 && derived.leavers / derived.activeBefore > this.o.maxLeaverShare) {
       feed.stopped = { run, tag, derived };
@@ -305,7 +306,7 @@ export class ChangeFeeds<Tag = unknown> {
     }
     const waiting = (e: ChangeEvent) => this.o.future === 'onTheDay' && !!e.effectiveDate && e.effectiveDate > today;
     const events = derived.events.filter((e) => !waiting(e));
-    const pending = [...base.pending.filter((e) => !(derived.voidPending.has(e.personId) && e.kind === 'leaver')), ...derived.events.filter(waiting)];
+    const pending = [...base.pending.filter((e) => !derived.dropPending.has(e.personId) && !(derived.voidPending.has(e.personId) && e.kind === 'leaver')), ...derived.events.filter(waiting)];
     for (const e of events) {
       const s = e.kind === 'leaver' ? derived.updates.get(e.personId) : undefined;
       if (s) s.told = true;

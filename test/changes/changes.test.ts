@@ -277,6 +277,28 @@ describe('esr changes (core): a leaver on notice who is gone sooner', () => {
     }
   });
 
+  it("a starter whose joiner still waits for its day, then missing from a full file: no leaver (they were never told of) and no joiner on the day; a waiting move of someone gone is dropped too", async () => {
+    const store = new LocalStateStore({ folder: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-changes-')) });
+    let today = '2026-11-21';
+    const feeds = new ChangeFeeds(store, { today: () => today, future: 'onTheDay', maxLeaverShare: 1 });
+    const starts = '2026-12-01';
+    try {
+      await takeAll(feeds, runOfRecords([hdr(1), ...staff.flatMap((id) => [pra(id), asa(id, `${id}1`)])], facts(1, 'full')));
+      today = '2026-11-22';
+      // 306 starts on 1 December; 305 moves grade on 1 December.
+      const day2 = eventsOf(await takeAll(feeds, runOfRecords([hdr(2), pra('306', { hireDate: starts }), { ...asa('306', '3061'), effectiveStartDate: starts, earliestAssignmentStartDate: starts }, { ...asa('305', '3051'), effectiveStartDate: starts, grade: 'XR06' }], facts(2, 'changes'))));
+      assert.deepEqual(brief(day2), [], 'both wait for their day');
+      today = '2026-11-23';
+      // The offer withdrawn and 305 gone: a full file without either.
+      const day3 = eventsOf(await takeAll(feeds, runOfRecords([hdr(3), ...['301', '302', '303', '304'].flatMap((id) => [pra(id), asa(id, `${id}1`)])], facts(3, 'full'))));
+      assert.deepEqual(brief(day3), ['leaver 305  2026-11-23']);
+      today = starts;
+      assert.equal(await feeds.next(), undefined, 'no joiner for 306 and no move for 305 on the day');
+    } finally {
+      await store.close();
+    }
+  });
+
   for (const future of ['onTheDay', 'now'] as const) {
     it(`absent from a full file or deleted (PRD) before the notice ends: gone now, and nothing more on the day (${future})`, async () => {
       const store = new LocalStateStore({ folder: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-changes-')) });
