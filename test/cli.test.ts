@@ -38,6 +38,28 @@ describe('esr CLI', () => {
     assert.match(stories.find((x) => x.includes('identity'))!, /outcome: FAILED/);
   });
 
+  it('audit: counts read as words (1 line; errors and warnings apart), a full file covers up to its run date, a copy put again is the same content, and the codes the flow noted are told', () => {
+    const name = 'GO_123_GDW_GOF_20261124_00000005.DAT';
+    const sha = 'a'.repeat(64);
+    const ev = (at: string, outcome: string, deliveryId: string, extra: Record<string, unknown> = {}) => JSON.stringify({ at, outcome, file: name, size: 10, attempt: 1, deliveryId, ...extra });
+    const read = { layout: 'go-gdw', sound: true, lines: 1, records: { HDR: 1 }, errorCount: 3, warningCount: 1, problems: { INVALID_DATE: 3, UNKNOWN_RECORD: 1 } };
+    const log = file('audit-words.jsonl', [
+      ev('2026-11-24T06:00:00.000Z', 'taken', 'd1'),
+      ev('2026-11-24T06:00:01.000Z', 'failed', 'd1', { sha256: sha, read, period: { to: '2026-11-24T00:00:00' }, codes: ['CHANGES_SAFETY_STOP', 'CHANGES_DISCARDED'] }),
+      ev('2026-11-24T07:00:00.000Z', 'taken', 'd2'),
+      ev('2026-11-24T07:00:01.000Z', 'done', 'd2', { sha256: sha, codes: ['CHANGES_SAFETY_STOP', 'CHANGES_ACCEPTED'] }),
+    ].join('\n') + '\n');
+    const r = esr(['audit', '--file', name, log]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /sound, 1 line \(HDR 1\)/);
+    assert.match(r.out, /3 errors, 1 warning: INVALID_DATE 3, UNKNOWN_RECORD 1/);
+    assert.match(r.out, /covers up to 2026-11-24T00:00:00/);
+    assert.match(r.out, /noted: CHANGES_SAFETY_STOP, CHANGES_DISCARDED/);
+    assert.match(r.out, /delivery ids \(delivered again, the same content\): d1, d2/);
+    assert.match(r.out, /outcome: done \(CHANGES_SAFETY_STOP, CHANGES_ACCEPTED\)/);
+    assert.doesNotMatch(r.out, /\?/);
+  });
+
   it('lists the built-in layouts with id, title and direction', () => {
     const r = esr(['layouts']);
     assert.equal(r.code, 0);

@@ -42,6 +42,8 @@ export async function readAuditLog(input: Readable, match: (name: string) => boo
   return skipped;
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** Why a file was handed back, as the story tells it (only these texts: the log is not trusted to hold no value). */
 const REASONS: Record<string, string> = {
   timeout: 'no confirmation in time',
@@ -60,10 +62,12 @@ export function describeStep(r: AuditRecord): string {
   const read = r.read;
   if (read) {
     const counts = Object.entries(read.records ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
-    parts.push(`| read${read.layout ? ` as ${read.layout}` : ''}: ${read.sound === false ? 'NOT sound' : 'sound'}${read.lines !== undefined ? `, ${read.lines} lines` : ''}${counts ? ` (${counts})` : ''}`);
-    if (read.errorCount) parts.push(`${read.errorCount} errors: ${Object.entries(read.problems ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    parts.push(`| read${read.layout ? ` as ${read.layout}` : ''}: ${read.sound === false ? 'NOT sound' : 'sound'}${read.lines !== undefined ? `, ${plural(read.lines, 'line')}` : ''}${counts ? ` (${counts})` : ''}`);
+    const found = [read.errorCount ? plural(read.errorCount, 'error') : '', read.warningCount ? plural(read.warningCount, 'warning') : ''].filter(Boolean).join(', ');
+    if (found) parts.push(`${found}: ${Object.entries(read.problems ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
-  if (r.period) parts.push(`| covers ${r.period.from ?? '?'} to ${r.period.to ?? '?'}`);
+  if (r.period?.to) parts.push(r.period.from ? `| covers ${r.period.from} to ${r.period.to}` : `| covers up to ${r.period.to}`);
+  if (r.codes?.length) parts.push(`| noted: ${r.codes.join(', ')}`);
   return parts.join('  ');
 }
 
@@ -73,9 +77,9 @@ function verdict(steps: AuditRecord[]): string {
   const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
   switch (last.outcome) {
     case 'done':
-      return `done${tries}${last.movedTo ? ` (now ${last.movedTo})` : ''}`;
+      return `done${tries}${last.codes?.length ? ` (${last.codes.join(', ')})` : ''}${last.movedTo ? ` (now ${last.movedTo})` : ''}`;
     case 'failed':
-      return `FAILED: the flow could not handle it${last.movedTo ? `; moved to ${last.movedTo}` : ''}`;
+      return `FAILED${last.codes?.length ? ` (${last.codes.join(', ')})` : ''}: the flow failed it${last.movedTo ? `; moved to ${last.movedTo}` : ''}`;
     case 'moved-to-error':
       return `FAILED${tries}: never confirmed${last.movedTo ? `; moved to ${last.movedTo}` : ''}`;
     case 'retried':
@@ -114,7 +118,11 @@ export async function audit(q: AuditQuery, io: { stdin: Readable; stdout: Writab
     io.stdout.write(`${heading}\n`);
     for (const s of steps) io.stdout.write(`  ${describeStep(s)}\n`);
     const ids = [...new Set(steps.map((s) => s.deliveryId).filter(Boolean))];
-    if (ids.length) io.stdout.write(`  delivery id${ids.length > 1 ? 's (the file changed between deliveries)' : ''}: ${ids.join(', ')}\n`);
+    // A delivery id is the name, size and time of the file on the hub: a copy put there again gets a new one.
+    const hashOf = (id: unknown) => steps.find((s) => s.deliveryId === id && s.sha256)?.sha256;
+    const hashes = new Set(ids.map(hashOf));
+    const again = hashes.has(undefined) ? 'delivered again' : hashes.size > 1 ? 'the content changed between deliveries' : 'delivered again, the same content';
+    if (ids.length) io.stdout.write(`  delivery id${ids.length > 1 ? `s (${again})` : ''}: ${ids.join(', ')}\n`);
     io.stdout.write(`  outcome: ${verdict(steps)}\n\n`);
   }
   return 0;

@@ -26,6 +26,11 @@ export interface FileFacts {
    * covered: the first timestamp), `runDate` (its end: the last) and `creationDate`.
    */
   header?: Record<string, string>;
+  /**
+   * Codes the flow noted for the file, in order: the error code that failed it (e.g. CHANGES_DISCARDED,
+   * MISSING_TRAILER), the alerts and decisions of nodes that held it (e.g. CHANGES_SAFETY_STOP, CHANGES_ACCEPTED).
+   */
+  codes?: string[];
 }
 
 export interface AuditRecord {
@@ -46,6 +51,8 @@ export interface AuditRecord {
   read?: Omit<FileFacts, 'sha256'>;
   /** The period the file covers, from its header: its first and last timestamps (previousRunDate, runDate). */
   period?: { from?: string; to?: string };
+  /** What the flow noted of the file (see FileFacts.codes): codes only. */
+  codes?: string[];
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z?)?$/;
@@ -65,6 +72,8 @@ export function auditRecord(event: PollerEvent, facts?: FileFacts, source?: Audi
   if (event.movedTo) r.movedTo = event.movedTo;
   if (source) r.source = source;
   if (facts?.sha256 && /^[0-9a-f]{64}$/.test(facts.sha256)) r.sha256 = facts.sha256;
+  const codes = [...new Set((facts?.codes ?? []).filter((c) => typeof c === 'string' && CODE.test(c)))];
+  if (codes.length) r.codes = codes;
   if (facts && (facts.layout || facts.records)) {
     const read: NonNullable<AuditRecord['read']> = {};
     if (facts.layout && CODE.test(facts.layout)) read.layout = facts.layout;

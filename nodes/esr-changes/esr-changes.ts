@@ -10,6 +10,7 @@ import { ChangeFeeds, FileRun, type Alert, type PersonViewInput, type Step } fro
 import type { EsrRecord } from '../../core/codec';
 import type { Node, NodeAPI, NodeMessage } from '../shared/node-red';
 import { messagesFor } from '../shared/messages';
+import { noteFileCode } from '../shared/audit';
 import { stateStoreFor } from '../shared/state';
 import { limitError, limitFor } from '../shared/limits';
 
@@ -44,6 +45,12 @@ interface Tag {
 }
 
 type Send = (msgs: (NodeMessage | NodeMessage[] | null)[]) => void;
+
+/** Codes for the audit record of the polled file a step belongs to (by its claim's token). */
+function noteCodes(tag: Tag | undefined, codes: string[]): void {
+  const token = (tag?.msg.esrClaim as { token?: unknown } | undefined)?.token;
+  if (typeof token === 'string') for (const code of codes) noteFileCode(token, code);
+}
 
 /** Alerts that are errors for Catch nodes (others — a refresh written — are news). */
 const ERRORS = new Set(['CHANGES_SEQUENCE_GAP', 'CHANGES_GAP_TIMEOUT', 'CHANGES_SAFETY_STOP', 'CHANGES_OUT_OF_ORDER', 'CHANGES_FILE_CHANGED', 'CHANGES_NO_BASELINE', 'CHANGES_REFRESH_UNSUPPORTED']);
@@ -86,6 +93,7 @@ export = function register(RED: NodeAPI): void {
     /** Hands a step on: alerts, events, a refresh request; commits; then confirms the file. */
     async function handle(step: Step<Tag>, send: Send): Promise<void> {
       const file = step.file?.name;
+      noteCodes(step.tag, step.alerts.map((a) => a.code)); // the file's audit record tells what held or stopped it
       for (const alert of step.alerts) {
         const msg: NodeMessage = { topic: alert.code, payload: alert, filename: file, feed: step.feed };
         send([null, msg, null, null]);
@@ -175,6 +183,7 @@ export = function register(RED: NodeAPI): void {
             node.warn(t('warnings.nothingStopped'));
             return;
           }
+          noteCodes(step.tag, [msg.topic === 'accept' ? 'CHANGES_ACCEPTED' : 'CHANGES_DISCARDED']);
           await drain(step, out);
         }).then(
           () => done(),

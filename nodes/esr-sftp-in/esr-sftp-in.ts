@@ -8,7 +8,7 @@ import { finished } from 'node:stream/promises';
 import { checkName, checkRelative } from '../../core/transport';
 import { createHash } from 'node:crypto';
 import { auditRecord, parseDays, Poller, Watchdog, type AfterAction, type Claim, type ClaimTicket as PollerTicket, type PollerEvent } from '../../core/poller';
-import { auditBus, takeFileFacts } from '../shared/audit';
+import { auditBus, noteFileCode, takeFileFacts } from '../shared/audit';
 import { evaluate, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { errorCode, OwnStatus } from '../shared/status';
 import { messagesFor } from '../shared/messages';
@@ -277,10 +277,11 @@ export = function register(RED: NodeAPI): void {
               const outcome = msg.error ? await streaming.get(ticket.token) : undefined;
               if (outcome === 'released') return;
               if (msg.error) {
+                // Red until a file goes through, and in the audit record: the code of its error (never its message).
+                const code = errorCode(msg.error);
+                if (code) noteFileCode(ticket.token, code);
                 if (isStreamMisuse(msg.error)) await poller.release(ticket, { counted: false });
                 else await poller.fail(ticket);
-                // Red until a file goes through: the file's name and the code of its error (never its message).
-                const code = errorCode(msg.error);
                 own.fail(msg.error, '', 'file', code ? t('status.failedCode', { file: ticket.name, code }) : t('status.failed', { file: ticket.name }));
               } else {
                 await poller.complete(ticket);

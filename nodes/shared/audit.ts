@@ -31,9 +31,16 @@ const facts = new Map<string, FileFacts>();
 
 /** esr-read: what it found in the file claimed with `token` (the latest 1000 files are kept until taken). */
 export function noteFileFacts(token: string, f: FileFacts): void {
+  const codes = facts.get(token)?.codes;
   facts.delete(token);
-  facts.set(token, f);
+  facts.set(token, codes ? { ...f, codes: [...codes, ...(f.codes ?? [])] } : f);
   if (facts.size > 1000) facts.delete(facts.keys().next().value!);
+}
+
+/** Any node: a code for the audit record of the file claimed with `token` (an error code, an alert, a decision). */
+export function noteFileCode(token: string, code: string): void {
+  const f = facts.get(token);
+  noteFileFacts(token, { ...f, codes: [code] }); // the codes noted before are kept by noteFileFacts
 }
 
 /** esr-sftp-in: the facts noted for a claim token, if any (forgotten once taken). */

@@ -119,6 +119,7 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     assert.equal(failed.sha256, sha(bad));
     assert.equal(failed.read.sound, false);
     assert.ok(failed.read.problems.MISSING_TRAILER >= 1, JSON.stringify(failed.read.problems));
+    assert.deepEqual(failed.codes, ['MISSING_TRAILER'], 'the code the file failed with');
     assert.ok(fs.existsSync(path.join(sshd.root, folder, 'Out', 'error', bad)));
     assert.ok(caught.some((m) => m.filename === bad));
 
@@ -137,7 +138,7 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     assert.match(story.stdout, /outcome: done after 2 attempts \(now .*archive/);
     assert.match(story.stdout, /PRA 2/);
     const badStory = await esr(['audit', '--file', '*_00000008.DAT', logFile]);
-    assert.match(badStory.stdout, /outcome: FAILED: the flow could not handle it; moved to .*error/);
+    assert.match(badStory.stdout, /outcome: FAILED \(MISSING_TRAILER\): the flow failed it; moved to .*error/);
     assert.match(badStory.stdout, /MISSING_TRAILER/);
     const none = await esr(['audit', '--file', 'GO_999*', logFile]);
     assert.equal(none.code, 1);

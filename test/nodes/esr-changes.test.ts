@@ -4,6 +4,7 @@
  * a repeat delivery gives nothing; the safety stop sends nothing, reaches Catch, and an "accept" lets it through;
  * a sequence gap reaches the alert output and Catch, and a refresh request (GDR) comes out for the hub.
  */
+import { takeFileFacts } from '../../nodes/shared/audit';
 import { describe, it, before, after, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -126,7 +127,7 @@ describe('esr-changes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     const done = collect('done');
     send(names[0], { ticket: 0 });
     await waitFor(() => done.length === 1);
-    (helper.getNode('read') as RedNode).receive({ payload: cut, esrClaim: { ticket: 'cut' } });
+    (helper.getNode('read') as RedNode).receive({ payload: cut, esrClaim: { ticket: 'cut', token: 'cut-token' } });
     await waitFor(() => caught.length === 1);
     assert.equal(caught[0].error.code ?? caught[0].topic, 'CHANGES_SAFETY_STOP');
     assert.equal(caught[0].esrClaim, undefined, 'the alert does not fail the file');
@@ -137,8 +138,10 @@ describe('esr-changes in Node-RED', { skip: NODE_RED_SKIP }, () => {
     assert.equal(done.length, 1, 'not confirmed');
     (helper.getNode('changes') as RedNode).receive({ topic: 'accept' });
     await waitFor(() => done.length === 2);
-    assert.deepEqual(done[1].esrClaim, { ticket: 'cut' });
+    assert.deepEqual(done[1].esrClaim, { ticket: 'cut', token: 'cut-token' });
     assert.equal(events.filter((m) => m.payload.kind === 'leaver').length, 20);
+    // The file's audit record will tell the stop and the analyst's decision (codes noted under its claim's token).
+    assert.deepEqual(takeFileFacts('cut-token')?.codes, ['CHANGES_SAFETY_STOP', 'CHANGES_ACCEPTED']);
   });
 
   it('a gap: alert output and Catch, the file held (not confirmed), and a refresh request (GDR) for the hub', async () => {

@@ -55,3 +55,18 @@ it('every text key used in the node sources is in that node’s en-US catalogue'
   }
   assert.ok(checked > 40, `only ${checked} keys found: the scan is broken`);
 });
+
+it('a text with a count has a form for one and for more (status "1 event", not "1 events")', () => {
+  const walk = (o: Record<string, unknown>, pre = ''): [string, string][] => Object.entries(o).flatMap(([k, v]) => (v && typeof v === 'object' ? walk(v as Record<string, unknown>, `${pre}${k}.`) : [[`${pre}${k}`, String(v)] as [string, string]]));
+  const single: string[] = [];
+  for (const type of nodeTypes) {
+    const file = path.join(root, 'nodes', type, 'locales', 'en-US', `${type}.json`);
+    const texts = new Map(walk(JSON.parse(fs.readFileSync(file, 'utf8'))));
+    for (const [key, text] of texts) {
+      if (!text.includes('__count__') || key.endsWith('.wires.streamToOne')) continue; // a stream on two or more wires
+      const base = key.replace(/_(one|other)$/, '');
+      if (!texts.has(`${base}_one`) || !texts.has(`${base}_other`)) single.push(`${type}: ${key}`);
+    }
+  }
+  assert.deepEqual(single, []);
+});
