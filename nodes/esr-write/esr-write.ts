@@ -139,9 +139,12 @@ export = function register(RED: NodeAPI): void {
       return { first: msg, writer, body, records: 0, rejected: [] };
     };
     /** Drops what a file not made (or already handed on) still holds: its temporary file goes unless a stream took it. */
+    const releasing = new Set<Promise<void>>();
     const release = (file: OpenFile) => {
       if (file.handedOn) return;
-      file.body.discard();
+      const gone = file.body.discard();
+      releasing.add(gone);
+      void gone.finally(() => releasing.delete(gone));
       if (file.body instanceof SpooledBody) spooled.delete(file.body.file);
     };
     /** Adds records to a file; a promise when the body asks to wait (its disk is behind). */
@@ -222,18 +225,27 @@ export = function register(RED: NodeAPI): void {
     }
 
     node.on('input', (msg, send, done) => {
-      const work = async () => {
+      // Synchronous up to the first wait, so that a failed sequence is marked before its next message arrives (and
+      // a message that needs no wait costs no promise).
+      const work = (): Promise<void> | undefined => {
         if (!layout) throw new Error(t('errors.noLayout'));
         const parts = msg.parts as { id?: string; index?: number; count?: number } | undefined;
         if (Array.isArray(msg.payload) && !parts) {
           const file = start(msg);
+          let wait: Promise<void> | undefined;
           try {
-            await add(file, msg.payload, msg);
+            wait = add(file, msg.payload, msg);
           } catch (err) {
             release(file);
             throw err;
           }
-          return buildInTurn(file, send);
+          return (wait ?? Promise.resolve()).then(
+            () => buildInTurn(file, send),
+            (err) => {
+              release(file);
+              throw err;
+            },
+          );
         }
         const key = parts?.id ?? '_open';
         if (parts?.id && failed.has(parts.id)) {
@@ -258,13 +270,19 @@ export = function register(RED: NodeAPI): void {
         // The message carrying parts.count ends the sequence (messages are delivered in order), also when a filter
         // upstream removed some of them; without parts, msg.complete ends it.
         // done() once the disk took the bytes: an upstream that waits for done is paced by the disk.
-        if (wait) await wait;
         const last = parts ? typeof parts.count === 'number' : msg.complete !== undefined;
-        if (!last) return;
+        if (!last) return wait;
         open.delete(key);
-        await buildInTurn(file, send);
+        const ending = file;
+        return (wait ?? Promise.resolve()).then(
+          () => buildInTurn(ending, send),
+          (err) => {
+            release(ending);
+            throw err;
+          },
+        );
       };
-      work().then(() => done(), (err) => {
+      const failedWith = (err: unknown) => {
         const parts = msg.parts as { id?: string; count?: number } | undefined;
         const key = parts?.id ?? '_open';
         const dropped = open.get(key);
@@ -272,8 +290,16 @@ export = function register(RED: NodeAPI): void {
         if (dropped) release(dropped);
         if (parts?.id && typeof parts.count !== 'number') failed.add(parts.id);
         own.fail(err, t('status.failed')); // red with the code until a file is written
-        done(err);
-      });
+        done(err as Error);
+      };
+      let working: Promise<void> | undefined;
+      try {
+        working = work();
+      } catch (err) {
+        return failedWith(err);
+      }
+      if (working) working.then(() => done(), failedWith);
+      else done();
     });
 
     node.on('close', (_removed, done) => {
@@ -282,7 +308,7 @@ export = function register(RED: NodeAPI): void {
       open.clear();
       for (const temp of spooled) removeQuietly(temp);
       spooled.clear();
-      done();
+      void Promise.all([...releasing]).then(() => done());
     });
   }
 

@@ -17,7 +17,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 /** This process's token: a later process with the same pid (a container restarted) still tells its files apart. */
 const RUN = randomBytes(6).toString('hex');
@@ -58,8 +57,8 @@ export interface Body {
   write(bytes: Buffer): Promise<void> | undefined;
   /** Resolves once every byte is written (and the temporary file closed); rejects with the write error. */
   close(): Promise<void>;
-  /** Drops the body: a temporary file is removed (also while still being written). Never throws. */
-  discard(): void;
+  /** Drops the body: a temporary file is removed (also while still being opened or written); never rejects. */
+  discard(): Promise<void>;
 }
 
 /** The body in memory, as chunks of encoded bytes (the Buffer output, bounded by records). */
@@ -70,7 +69,7 @@ export class MemoryBody implements Body {
     return undefined;
   }
   async close(): Promise<void> {}
-  discard(): void {
+  async discard(): Promise<void> {
     this.chunks.length = 0;
   }
 }
@@ -114,9 +113,17 @@ export class SpooledBody implements Body {
     return this.closing;
   }
 
-  discard(): void {
-    this.out.destroy();
-    removeQuietly(this.file);
+  discard(): Promise<void> {
+    // Removed once closed: a file still being opened would be made after a removal that came first.
+    return new Promise<void>((resolve) => {
+      const remove = () => {
+        removeQuietly(this.file);
+        resolve();
+      };
+      if (this.out.closed) return remove();
+      this.out.once('close', remove);
+      this.out.destroy();
+    });
   }
 }
 
@@ -154,9 +161,12 @@ export async function writeInPlace(head: Buffer, file: string, tail: Buffer, tar
   try {
     const out = await fs.promises.open(part, 'wx');
     try {
-      await out.write(head);
-      await pipeline(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), out.createWriteStream({ autoClose: false, highWaterMark: 1024 * 1024 }));
-      await out.write(tail);
+      const all = async (bytes: Buffer) => {
+        for (let at = 0; at < bytes.length; ) at += (await out.write(bytes, at)).bytesWritten;
+      };
+      await all(head);
+      for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024 })) await all(chunk as Buffer);
+      await all(tail);
       await out.sync();
     } finally {
       await out.close();
