@@ -219,7 +219,8 @@ export = function register(RED: NodeAPI): void {
       const base = localBase(RED);
       const named = path.resolve(base, config.folder || '.');
       const rel = path.relative(base, named);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) return confinedPath(base, config.folder || '.', (f) => t('errors.outsideBase', { folder: f }));
+      // Outside: refused by confinedPath, before anything is made there.
+      if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return confinedPath(base, config.folder || '.', (f) => t('errors.outsideBase', { folder: f }));
       await fs.promises.mkdir(named, { recursive: true });
       return confinedPath(base, config.folder || '.', (f) => t('errors.outsideBase', { folder: f }));
     }
