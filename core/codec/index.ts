@@ -5,7 +5,7 @@ export type { CompiledLayout, CompiledRecordType, CompiledField } from './layout
 export { EsrReader, factsFromParts } from './reader';
 export type { EsrRecord, FileInfo, ReadOptions, ReadSummary, Rejected, LineEndingSeen } from './reader';
 export { EsrWriter, EsrWriteError, writeFile, writeToBuffer } from './writer';
-export type { WriteOptions, WriteErrorCode, WriteReject } from './writer';
+export type { WriteOptions, WriteErrorCode, WriteReject, FileEnds } from './writer';
 export { parseFileName, buildFileName, FileNameError } from './file-name';
 export type { FileNameParts } from './file-name';
 export { detectLayout } from './detect';

@@ -55,6 +55,23 @@ export interface WriteOptions {
    * layout's pattern, exposed as `fileName`, and written into a header the writer builds.
    */
   fileName?: FileNameParts;
+  /**
+   * Leave the header the writer builds out of the bytes: it is counted where it stands (first), and `fileEnds()` gives
+   * its line, built then with the file name and header values known at the end. For a file whose name holds a
+   * sequence number that may be taken only once the rest of the file is known to be sound (esr-write), so that
+   * every record is encoded once, as it arrives, and the header goes in front of the bytes at the end.
+   */
+  deferHeader?: boolean;
+}
+
+/** The end of a file (see EsrWriter.fileEnds): what goes before the bytes taken so far, and after them. */
+export interface FileEnds {
+  /** The header line (no line ending) when it was deferred, else empty. */
+  head: Buffer;
+  /** The trailer and the final line ending (and any bytes not yet taken). */
+  tail: Buffer;
+  /** Lines per record type, header and trailer included. */
+  counts: Record<string, number>;
 }
 
 const EOL_TEXT: Record<LineEnding, string> = { lf: '\n', crlf: '\r\n', cr: '\r' };
@@ -63,7 +80,7 @@ const FLUSH_AT = 64 * 1024;
 export class EsrWriter extends Transform {
   readonly layout: CompiledLayout;
   private readonly eol: string;
-  private readonly options: WriteOptions;
+  private options: WriteOptions;
   private readonly maxCode: number;
   private out = '';
   private lines = 0;
@@ -72,8 +89,9 @@ export class EsrWriter extends Transform {
   private trailerInput?: EsrRecord;
   private readonly counts: Record<string, number> = Object.create(null);
   private finalNewline: boolean;
-  /** The file name built from `options.fileName`, if given. */
-  readonly fileName?: string;
+  /** A built header is counted but not yet written (options.deferHeader). */
+  private headerPending = false;
+  private name?: string;
 
   constructor(layout: CompiledLayout, options: WriteOptions = {}) {
     super({ writableObjectMode: true, readableObjectMode: false });
@@ -82,7 +100,86 @@ export class EsrWriter extends Transform {
     this.eol = EOL_TEXT[options.eol ?? layout.spec.lineEnding];
     this.maxCode = { latin1: 0xff, ascii: 0x7f, utf8: Infinity }[layout.spec.encoding];
     this.finalNewline = layout.spec.finalNewline;
-    if (options.fileName) this.fileName = buildFileName(layout, options.fileName);
+    if (options.fileName) this.name = buildFileName(layout, options.fileName);
+  }
+
+  /** The file name built from `options.fileName` (or given to `fileEnds`), if any. */
+  get fileName(): string | undefined {
+    return this.name;
+  }
+
+  /**
+   * Encodes one record into the pending bytes (see takeBytes), synchronously: the stream interface's work without
+   * its per-record cost. Returns the reject when the record is invalid and `skipInvalid` is on; otherwise throws
+   * EsrWriteError naming the record and field.
+   */
+  add(record: unknown): WriteReject | undefined {
+    this.recordNumber++;
+    try {
+      this.writeRecord(record);
+      return undefined;
+    } catch (err) {
+      if (err instanceof EsrWriteError && this.options.skipInvalid) return { recordNumber: this.recordNumber, record, error: err };
+      throw err;
+    }
+  }
+
+  /** Characters encoded and not yet taken (about the bytes; to decide when to take them). */
+  get pending(): number {
+    return this.out.length;
+  }
+
+  /** The bytes encoded since the last call (empty Buffer when none), in the file's encoding. */
+  takeBytes(): Buffer {
+    const bytes = this.bytesOf(this.out);
+    this.out = '';
+    return bytes;
+  }
+
+  /**
+   * The end of the file, after every record was added and every byte taken: the deferred header line (built with
+   * `final.fileName` and `final.header` when given) and the trailer with its count. Changes nothing, so it can be
+   * called once to check the file is sound (a placeholder name) and again with the real name. Throws EsrWriteError.
+   */
+  fileEnds(final: { fileName?: string; header?: Record<string, unknown> } = {}): FileEnds {
+    const saved = { out: this.out, lines: this.lines, recordNumber: this.recordNumber, counts: { ...this.counts }, headerValues: this.headerValues, pending: this.headerPending, name: this.name, options: this.options };
+    try {
+      if (final.fileName !== undefined) this.name = final.fileName;
+      if (final.header) this.options = { ...this.options, header: final.header };
+      if (this.recordNumber === 0 && this.options.header) this.startBuiltHeader();
+      let head = '';
+      if (this.headerPending) {
+        const header = this.builtHeader();
+        this.headerValues = header;
+        head = this.encodeFields(this.layout.header!, header, true).join(this.layout.spec.delimiter);
+      }
+      this.writeTrailer();
+      if (this.lines > 0 && this.finalNewline) this.out += this.eol;
+      return { head: this.bytesOf(head), tail: this.bytesOf(this.out), counts: { ...this.counts } };
+    } finally {
+      this.out = saved.out;
+      this.lines = saved.lines;
+      this.recordNumber = saved.recordNumber;
+      for (const k of Object.keys(this.counts)) delete this.counts[k];
+      Object.assign(this.counts, saved.counts);
+      this.headerValues = saved.headerValues;
+      this.headerPending = saved.pending;
+      this.name = saved.name;
+      this.options = saved.options;
+    }
+  }
+
+  private bytesOf(text: string): Buffer {
+    return Buffer.from(text, this.layout.spec.encoding === 'utf8' ? 'utf8' : 'latin1');
+  }
+
+  /** The header built from options: written now, or with deferHeader counted now and written by fileEnds(). */
+  private startBuiltHeader(): void {
+    const header = this.layout.header;
+    if (!this.options.deferHeader || !header) return this.writeHeader(this.builtHeader(), true);
+    this.headerPending = true;
+    this.lines++;
+    this.counts[header.code] = (this.counts[header.code] ?? 0) + 1;
   }
 
   /** The header the writer builds from options: file name filled in, layout defaults applied. */
@@ -100,20 +197,18 @@ export class EsrWriter extends Transform {
 
   override _transform(record: unknown, _enc: BufferEncoding, callback: TransformCallback): void {
     try {
-      this.recordNumber++;
-      this.writeRecord(record);
+      const reject = this.add(record);
+      if (reject) this.emit('reject', reject);
       if (this.out.length >= FLUSH_AT) this.flushOut();
       callback();
     } catch (err) {
-      if (err instanceof EsrWriteError && this.options.skipInvalid) {
-        this.emit('reject', { recordNumber: this.recordNumber, record, error: err });
-        callback();
-      } else callback(err as Error);
+      callback(err as Error);
     }
   }
 
   override _flush(callback: TransformCallback): void {
     try {
+      if (this.options.deferHeader) throw new Error('deferHeader is for add/takeBytes/fileEnds, not for the stream interface');
       if (this.recordNumber === 0 && this.options.header) this.writeHeader(this.builtHeader(), true);
       this.writeTrailer();
       if (this.lines > 0 && this.finalNewline) this.out += this.eol;
@@ -126,8 +221,7 @@ export class EsrWriter extends Transform {
 
   private flushOut(): void {
     if (!this.out) return;
-    this.push(Buffer.from(this.out, this.layout.spec.encoding === 'utf8' ? 'utf8' : 'latin1'));
-    this.out = '';
+    this.push(this.takeBytes());
   }
 
   /** The record type is named only when the layout knows it: a record's recordType may hold any value. */
@@ -158,7 +252,7 @@ export class EsrWriter extends Transform {
       if (this.lines > 0) this.fail('HEADER_NOT_FIRST', code, undefined, 'the header must be the first record');
       return this.writeHeader(record);
     }
-    if (this.lines === 0 && this.options.header) this.writeHeader(this.builtHeader(), true);
+    if (this.lines === 0 && this.options.header) this.startBuiltHeader();
     if (trailer && code === trailer.code) {
       this.trailerInput = record;
       return;

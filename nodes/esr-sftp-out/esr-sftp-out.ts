@@ -92,6 +92,8 @@ export = function register(RED: NodeAPI): void {
           done();
         },
         (err) => {
+          // A stream not uploaded is ended, so that its source lets go (esr-write's temporary file is removed).
+          if (isReadable(msg.payload) && !msg.payload.destroyed) msg.payload.destroy();
           own.fail(err, t('status.failed'));
           done(err);
         },
