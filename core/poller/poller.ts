@@ -189,6 +189,12 @@ export class Poller {
   private readonly now: () => number;
   /** Claims this runtime could not hand back (e.g. connection lost): retried by the next recovery. */
   private readonly toRelease = new Set<string>();
+  /**
+   * Matching files the last listing saw but did not take because they were still settling (size or time changed
+   * within stableMs, or seen for the first time): files that are there, not missing.
+   */
+  arriving = 0;
+
   /** Claims the last recovery left waiting for their confirmation (files this poller would take). */
   private waiting = 0;
   private readonly leaseName: string;
@@ -347,6 +353,7 @@ export class Poller {
       candidates.push({ entry: e, stable });
     }
     for (const name of this.seen.keys()) if (!present.has(name)) this.seen.delete(name);
+    this.arriving = candidates.filter((c) => !c.stable).length;
 
     candidates.sort((a, b) => {
       if (o.order === 'mtime') return a.entry.mtime - b.entry.mtime || a.entry.name.localeCompare(b.entry.name);

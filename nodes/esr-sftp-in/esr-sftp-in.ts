@@ -86,6 +86,8 @@ export = function register(RED: NodeAPI): void {
     let poller: Poller | undefined;
     let watchdog: Watchdog | undefined;
     let watchTimer: NodeJS.Timeout | undefined;
+    /** The watchdog waits for the next poll to end (a file was still settling at its check). */
+    let watchAfterPoll = false;
     // The audit trail: each step of a file's life goes on the runtime's audit bus (esr-audit nodes send it on), with
     // the file's SHA-256 and, once esr-read has read it, the facts of its summary (noted under the claim's token).
     const bus = auditBus(RED);
@@ -197,6 +199,11 @@ export = function register(RED: NodeAPI): void {
         .finally(() => {
           polling = undefined;
           schedule();
+          if (watchAfterPoll) {
+            watchAfterPoll = false;
+            clearTimeout(watchTimer);
+            watchTimer = setTimeout(watch, 0);
+          }
         });
     };
 
@@ -248,6 +255,13 @@ export = function register(RED: NodeAPI): void {
       if (closing || !watchdog) return;
       try {
         await polling;
+        if (poller && poller.arriving > 0) {
+          // A file is there, still settling (the first poll after a start only sees it): not missing. Checked again
+          // after the next poll, which takes it.
+          watchAfterPoll = true;
+          watchTimer = setTimeout(watch, 5 * 60_000);
+          return;
+        }
         const alert = await watchdog.check();
         if (alert && !closing) {
           const text = t('status.missing', { time: alert.expectedBy });
