@@ -214,6 +214,8 @@ export = function register(RED: NodeAPI): void {
         else rejectedPeople.set(personId, [r]);
       });
 
+      // The record type holding the person's own rows (PRA), shown as `person` in person mode.
+      const personType = fileLayout.recordTypes.find((rt) => rt.idField && rt.idField === rt.personField)?.code ?? 'PRA';
       let batch: EsrRecord[] = [];
       const all: EsrRecord[] = [];
       // A polled file (it carries its claim): its SHA-256 and its header's timestamps, for esr-sftp-in's audit trail.
@@ -243,8 +245,7 @@ export = function register(RED: NodeAPI): void {
             if (x.type === 'person' && rejectedPeople.has(x.personId)) rejectPerson(x.personId, x.records);
             else if (x.type === 'person') {
               const view = currentAt(fileLayout, x, date);
-              const personType = fileLayout.recordTypes.find((rt) => rt.idField && rt.idField === rt.personField)?.code;
-              const { [personType ?? 'PRA']: people, ...others } = view.current;
+              const { [personType]: people, ...others } = view.current;
               step = out({ personId: view.personId, deleted: view.deleted, person: people?.[people.length - 1] ?? null, records: others }, 'person');
             } else step = out(x.record, x.record.recordType);
           } else if (mode === 'batch') {
