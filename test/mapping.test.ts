@@ -1,6 +1,7 @@
 /** The mapping engine: templates without HTML escaping, helpers, lookups, filters, checks at build time. */
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import Mustache from 'mustache';
 import { compileMapping, lookupFromCsv, lookupFromLines, MappingError } from '../core/mapping';
 
 const person = { recordType: 'PRA', personId: '1001', lastName: "O'Brien & Sons <Ltd>", firstName: ' Zoë ', dateOfBirth: '1986-08-01', employeeNumber: '42' };
@@ -90,5 +91,38 @@ describe('mapping', () => {
   it('reports a helper given a value of the wrong form, naming the rule but not the value', () => {
     const m = compileMapping({ rules: [{ target: 'dob', template: '{{#isoToYmd}}{{dateOfBirth}}{{/isoToYmd}}' }] });
     assert.throws(() => m.map({ dateOfBirth: 'Zebedee' }), (err: MappingError) => err.rule === 1 && err.target === 'dob' && !err.message.includes('Zebedee'));
+  });
+
+  it('builds its helpers once, not per record: no Proxy or template parse per map(), and each record sees its own msg', () => {
+    const m = compileMapping({
+      lookups: [lookupFromLines('codes', 'A=Alpha\nB=Beta')],
+      rules: [
+        { target: 'n', template: '{{#zeroPad.6}}{{employeeNumber}}{{/zeroPad.6}}' },
+        { target: 'last', template: '{{#upper}}{{lastName}}{{/upper}}' },
+        { target: 'code', template: '{{#lookup.codes}}{{code}}{{/lookup.codes}}' },
+        { target: 'topic', template: '{{msg.topic}}' },
+      ],
+    });
+    const RealProxy = globalThis.Proxy;
+    let proxies = 0;
+    globalThis.Proxy = new RealProxy(RealProxy, { construct: (target, args) => (proxies++, Reflect.construct(target, args)) });
+    const parse = Mustache.Writer.prototype.parse;
+    let parses = 0;
+    Mustache.Writer.prototype.parse = function (this: Mustache.Writer, ...args: Parameters<typeof parse>) {
+      parses++;
+      return parse.apply(this, args);
+    };
+    try {
+      for (let i = 0; i < 200; i++) {
+        const out = m.map({ ...person, employeeNumber: String(i), code: i % 2 ? 'A' : 'B' }, { topic: `t${i}` });
+        assert.deepEqual(out, { n: String(i).padStart(6, '0'), last: "O'BRIEN & SONS <LTD>", code: i % 2 ? 'Alpha' : 'Beta', topic: `t${i}` });
+      }
+    } finally {
+      globalThis.Proxy = RealProxy;
+      Mustache.Writer.prototype.parse = parse;
+    }
+    assert.equal(proxies, 0, 'Proxies made while mapping');
+    // The helpers' sections are parsed once each (the first record), never again.
+    assert.ok(parses <= 3, `${parses} template parses for 200 records`);
   });
 });

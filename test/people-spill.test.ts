@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { EsrReader, loadLayout, PersonGrouper, type GroupOptions, type OtherRecord, type PersonGroup } from '../core/codec';
+import { EsrReader, loadLayout, PersonGrouper, SpilledPeople, type GroupOptions, type OtherRecord, type PersonGroup } from '../core/codec';
 import { changeFileRecords, fullFileRecords, goFileName, SyntheticTrust, writeGoFile } from '../core/synthetic';
 import { rng } from './helpers';
 
@@ -87,5 +87,40 @@ describe('person mode spilled to disk gives the same people as in memory', () =>
       /broke off/,
     );
     assert.deepEqual(fs.readdirSync(spillDir), [], 'removed by the time the read has failed');
+  });
+
+  it('removes the spill folders a killed process left (its pid not running, or older than this process) and keeps those in use', async () => {
+    const trust = new SyntheticTrust({ staff: 30, seed: 9 });
+    const file = path.join(dir, `stale-${goFileName(trust, 'GDW', 0)}`);
+    await writeGoFile(file, 'GDW', fullFileRecords(trust, 'GDW'));
+    const spillDir = path.join(dir, 'spill-stale');
+    let dead = 4_000_000; // a pid no process has (pids stop at 4194304)
+    while ((() => { try { process.kill(dead, 0); return true; } catch { return false; } })()) dead++;
+    const make = (name: string, ageMs = 0) => {
+      const folder = path.join(spillDir, name);
+      fs.mkdirSync(folder, { recursive: true });
+      fs.writeFileSync(path.join(folder, '0.jsonl'), '["1",{}]\n');
+      if (ageMs) {
+        const then = new Date(Date.now() - process.uptime() * 1000 - ageMs);
+        fs.utimesSync(folder, then, then);
+      }
+      return folder;
+    };
+    const killed = make(`people-${dead}-Ab12Cd`);
+    const older = make('people-Xy34Zw', 60_000); // made before pids were in the name, before this process started
+    const ourPidBefore = make(`people-${process.pid}-Qq11Rr`, 60_000); // a container restart gives the same pid
+    const otherRuntime = make(`people-${process.ppid}-Ef56Gh`); // a live process's: in use
+    const ours = make(`people-${process.pid}-Ij78Kl`); // this process's, made since it started: in use
+    const notOurs = make('something-else', 60_000);
+    await group(file, { mode: 'collect', spill: { dir: spillDir, afterRecords: 5 } });
+    assert.equal(fs.existsSync(killed), false, 'the folder of a process that is gone is removed');
+    assert.equal(fs.existsSync(older), false, 'an unnamed folder older than this process is removed');
+    assert.equal(fs.existsSync(ourPidBefore), false, 'a folder with this pid from before this process started is removed');
+    assert.equal(fs.existsSync(otherRuntime), true, "a running process's folder is kept");
+    assert.equal(fs.existsSync(ours), true, "this process's current folder is kept");
+    assert.equal(fs.existsSync(notOurs), true, 'other folders are left alone');
+    const spill = new SpilledPeople(spillDir, 2);
+    assert.match(path.basename(spill.folder), new RegExp(`^people-${process.pid}-`), 'a new folder is named with the pid');
+    await spill.remove();
   });
 });

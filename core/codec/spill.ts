@@ -28,6 +28,48 @@ function bucketOf(personId: string, buckets: number): number {
   return (h >>> 0) % buckets;
 }
 
+/** This process's start (ms since the epoch): a folder older than it was not made by this process. */
+const STARTED = Date.now() - process.uptime() * 1000;
+
+/** Whether a process with this id is running (EPERM: it is, but another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the spill folders under `parent` that no running read uses: those a process left when it was killed
+ * (named people-<pid>-…: the pid is not running, or it is this process's but the folder is older than this process,
+ * as in a container where Node-RED gets the same pid at every start), and unnamed ones (people-…, from before folders
+ * carried the pid) older than this process. A folder of another running process (a second runtime sharing the
+ * folder) is kept. Best effort: a folder that cannot be removed is left.
+ */
+export function removeStaleSpills(parent: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return; // no folder yet
+  }
+  for (const name of names) {
+    const m = /^people-(?:(\d+)-)?/.exec(name);
+    if (!m) continue;
+    const folder = path.join(parent, name);
+    try {
+      const older = fs.statSync(folder).mtimeMs < STARTED;
+      const pid = m[1] === undefined ? undefined : Number(m[1]);
+      const stale = pid === undefined ? older : pid === process.pid ? older : !alive(pid);
+      if (stale) fs.rmSync(folder, { recursive: true, force: true });
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+}
+
 /** Rows of people written to bucket files under a folder of their own, removed by groups() or remove(). */
 export class SpilledPeople {
   private readonly dir: string;
@@ -38,7 +80,10 @@ export class SpilledPeople {
   /** `parent`: an existing folder to make the temporary folder in. Throws the file system's error. */
   constructor(parent: string, private readonly buckets = BUCKETS) {
     fs.mkdirSync(parent, { recursive: true });
-    this.dir = fs.mkdtempSync(path.join(parent, 'people-'));
+    // Folders a killed process left are removed first; this one is named with this process's id, so that a later
+    // start knows it for stale once this process is gone.
+    removeStaleSpills(parent);
+    this.dir = fs.mkdtempSync(path.join(parent, `people-${process.pid}-`));
     for (let i = 0; i < buckets; i++) {
       const file = path.join(this.dir, `${i}.jsonl`);
       this.files.push(file);

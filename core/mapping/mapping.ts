@@ -85,6 +85,16 @@ class BudgetWriter extends Mustache.Writer {
     return value;
   }
 
+  /** Parsed templates by text (default tags only): mustache's own cache builds a key string at every lookup. */
+  private readonly parsed = new Map<string, unknown>();
+
+  override parse(template: string, tags?: Mustache.OpeningAndClosingTags): Mustache.TemplateSpans {
+    if (tags !== undefined) return super.parse(template, tags);
+    let tokens = this.parsed.get(template);
+    if (tokens === undefined) this.parsed.set(template, (tokens = super.parse(template)));
+    return tokens as Mustache.TemplateSpans;
+  }
+
   override rawValue(token: string[]): string {
     return this.counted(super.rawValue(token));
   }
@@ -106,34 +116,45 @@ const TARGET = /^[A-Za-z0-9_$]+(\.[A-Za-z0-9_$]+)*$/;
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 const HELPER_NAMES = [...Object.keys(TEXT_HELPERS), ...Object.keys(SIZED_HELPERS), 'lookup'];
 
-/** The helpers layer every template sees beneath the record: {{#upper}}, {{#lookup.name}}, {{msg.topic}} ... */
-function helperView(lookups: Map<string, LookupTable>, msg: unknown, spend: (n: number) => void): Record<string, unknown> {
-  const view: Record<string, unknown> = { msg };
+/**
+ * What a mapping's helpers need of the record being mapped: the message it came with (for {{msg.…}}). Set before
+ * each map(); map() is synchronous, so one holder per mapping serves every record.
+ */
+interface RenderState {
+  msg: unknown;
+}
+
+/**
+ * The helpers layer every template sees beneath the record: {{#upper}}, {{#zeroPad.8}}, {{#lookup.name}},
+ * {{msg.topic}} ... Built once per mapping (not per record): `state.msg` is read when a template asks for msg,
+ * `spend` counts output against the mapping's budget, and the sized helpers hold only the sizes its templates use
+ * (`sizes`, collected and checked by checkSections).
+ */
+function helperView(lookups: Map<string, LookupTable>, sizes: Map<string, Set<string>>, state: RenderState, spend: (n: number) => void): Record<string, unknown> {
+  const view: Record<string, unknown> = {};
+  Object.defineProperty(view, 'msg', { enumerable: true, get: () => state.msg });
   // An empty value stays empty whatever the helper (zero-padding nothing must not invent 00000000).
-  const apply = (value: string, fn: (s: string) => string) => {
-    const out = value === '' ? '' : fn(value);
-    spend(out.length);
-    return out;
+  const helper = (fn: (s: string) => string) => {
+    const lambda = (text: string, render: (t: string) => string) => {
+      const value = render(text);
+      const out = value === '' ? '' : fn(value);
+      spend(out.length);
+      return out;
+    };
+    return () => lambda;
   };
-  for (const [name, fn] of Object.entries(TEXT_HELPERS)) view[name] = () => (text: string, render: (t: string) => string) => apply(render(text), fn);
+  for (const [name, fn] of Object.entries(TEXT_HELPERS)) view[name] = helper(fn);
   for (const [name, fn] of Object.entries(SIZED_HELPERS)) {
-    view[name] = new Proxy(
-      {},
-      {
-        has: (_t, size) => typeof size === 'string' && /^\d+$/.test(size),
-        get: (_t, size) => {
-          const n = Number(size);
-          if (!Number.isInteger(n) || n < 0) return undefined;
-          // Checked when the mapping is built; kept here too, as no width may cost megabytes.
-          if (PADDING_HELPERS.has(name) && n > MAX_PAD) throw new MappingValueError(`${name}: pads to at most ${MAX_PAD} characters`);
-          return () => (text: string, render: (t: string) => string) => apply(render(text), (v) => fn(v, n));
-        },
-      },
-    );
+    const bySize: Record<string, unknown> = {};
+    for (const size of sizes.get(name) ?? []) {
+      const n = Number(size);
+      bySize[size] = helper((v) => fn(v, n));
+    }
+    view[name] = bySize;
   }
   const lookup: Record<string, unknown> = {};
   for (const table of lookups.values()) {
-    lookup[table.name] = () => (text: string, render: (t: string) => string) => {
+    const lambda = (text: string, render: (t: string) => string) => {
       const key = render(text);
       if (key === '') return '';
       const found = Object.prototype.hasOwnProperty.call(table.entries, key) ? table.entries[key] : table.fallback;
@@ -143,13 +164,14 @@ function helperView(lookups: Map<string, LookupTable>, msg: unknown, spend: (n: 
       }
       throw new MappingValueError(`lookup "${table.name}" has no entry for the value`);
     };
+    lookup[table.name] = () => lambda;
   }
   view.lookup = lookup;
   return view;
 }
 
 /** Section names a template uses that must exist: helpers and lookup tables. */
-function checkSections(tokens: Token[], lookups: Map<string, LookupTable>, where: string): void {
+function checkSections(tokens: Token[], lookups: Map<string, LookupTable>, where: string, sizes: Map<string, Set<string>>): void {
   for (const token of tokens) {
     const [type, name] = token;
     const head = String(name ?? '').split('.')[0];
@@ -170,20 +192,25 @@ function checkSections(tokens: Token[], lookups: Map<string, LookupTable>, where
         if (PADDING_HELPERS.has(helper) && Number(size) > MAX_PAD) {
           throw new MappingError(`${where}: {{#${helper}.N}} pads to at most ${MAX_PAD} characters`);
         }
+        if (helper in SIZED_HELPERS) {
+          if (!sizes.has(helper)) sizes.set(helper, new Set());
+          sizes.get(helper)!.add(size);
+        }
       }
-      if (token[4]) checkSections(token[4], lookups, where);
+      if (token[4]) checkSections(token[4], lookups, where, sizes);
     }
   }
 }
 
-function setPath(target: Record<string, unknown>, dotted: string, value: unknown): void {
-  const parts = dotted.split('.');
+/** Sets `value` at `path` (a target split at its dots once, when the mapping is built), making nested objects. */
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let obj = target;
-  for (const p of parts.slice(0, -1)) {
+  for (let i = 0; i < path.length - 1; i++) {
+    const p = path[i];
     if (typeof obj[p] !== 'object' || obj[p] === null) obj[p] = {};
     obj = obj[p] as Record<string, unknown>;
   }
-  obj[parts[parts.length - 1]] = value;
+  obj[path[path.length - 1]] = value;
 }
 
 export interface Mapper {
@@ -198,6 +225,7 @@ export interface Mapper {
 export function compileMapping(options: MappingOptions): Mapper {
   const writer = new BudgetWriter();
   const lookups = new Map<string, LookupTable>();
+  const sizes = new Map<string, Set<string>>();
   for (const t of options.lookups ?? []) {
     if (!t.name || !/^[A-Za-z0-9_-]+$/.test(t.name)) throw new MappingError(`lookup table name "${t.name}" must be letters, digits, _ or -`);
     if (lookups.has(t.name)) throw new MappingError(`lookup table "${t.name}" is defined twice`);
@@ -216,50 +244,62 @@ export function compileMapping(options: MappingOptions): Mapper {
       throw new MappingError(`${where}: the template does not parse: ${(err as Error).message}`, i + 1, rule.target);
     }
     try {
-      checkSections(tokens, lookups, where);
+      checkSections(tokens, lookups, where, sizes);
     } catch (err) {
       if (err instanceof MappingError) throw new MappingError(err.message, i + 1, rule.target);
       throw err;
     }
-    return { ...rule, index: i + 1 };
+    return { target: rule.target, template: rule.template ?? '', tokens, path: rule.target.split('.'), index: i + 1, where };
   });
-  let condition: string | undefined;
+  let condition: { template: string; tokens: Token[] } | undefined;
   if (options.condition?.trim()) {
     try {
-      checkSections(writer.parse(options.condition) as unknown as Token[], lookups, 'condition');
+      const tokens = writer.parse(options.condition) as unknown as Token[];
+      checkSections(tokens, lookups, 'condition', sizes);
+      condition = { template: options.condition, tokens };
     } catch (err) {
       if (err instanceof MappingError) throw err;
       throw new MappingError(`condition: the template does not parse: ${(err as Error).message}`);
     }
-    condition = options.condition;
   }
   const types = new Set((options.recordTypes ?? []).map((t) => t.trim()).filter(Boolean));
+
+  // The helpers are built once for the mapping; each map() sets the record's message in `state`.
+  const state: RenderState = { msg: undefined };
+  const helpers = new Mustache.Context(helperView(lookups, sizes, state, (n) => writer.spend(n)));
+  const limit = options.maxOutputChars ?? Infinity;
+  const render = (template: string, tokens: Token[], context: Mustache.Context, where: string, rule?: number, target?: string): string => {
+    try {
+      return (writer as unknown as { renderTokens(t: unknown, c: unknown, p: unknown, o: string, config: unknown): string }).renderTokens(tokens, context, undefined, template, NO_ESCAPE);
+    } catch (err) {
+      if (err instanceof OutputTooLarge) throw new MappingError(`${where}: ${err.message}`, rule, target, 'OUTPUT_TOO_LARGE');
+      throw new MappingError(`${where}: ${(err as Error).message}`, rule, target);
+    }
+  };
 
   return {
     map(record, msg) {
       if (types.size && !types.has(String(record.recordType))) return undefined;
-      writer.budget(options.maxOutputChars ?? Infinity);
-      const context = new Mustache.Context(record, new Mustache.Context(helperView(lookups, msg, (n) => writer.spend(n))));
-      const render = (template: string, where: string, rule?: number, target?: string) => {
-        try {
-          return writer.render(template, context as never, undefined, NO_ESCAPE);
-        } catch (err) {
-          if (err instanceof OutputTooLarge) throw new MappingError(`${where}: ${err.message}`, rule, target, 'OUTPUT_TOO_LARGE');
-          throw new MappingError(`${where}: ${(err as Error).message}`, rule, target);
+      writer.budget(limit);
+      state.msg = msg;
+      try {
+        // A new context per record: mustache caches the names it looked up in it.
+        const context = new Mustache.Context(record, helpers);
+        if (condition !== undefined) {
+          const c = render(condition.template, condition.tokens, context, 'condition').trim();
+          if (c === '' || c === 'false' || c === '0') return undefined;
         }
-      };
-      if (condition !== undefined) {
-        const c = render(condition, 'condition').trim();
-        if (c === '' || c === 'false' || c === '0') return undefined;
+        const out: Record<string, unknown> = {};
+        for (const rule of rules) {
+          let value = render(rule.template, rule.tokens, context, rule.where, rule.index, rule.target);
+          if (value === '' && !options.keepEmpty) continue;
+          if (options.spreadsheetSafe) value = spreadsheetSafe(value);
+          setPath(out, rule.path, value);
+        }
+        return out;
+      } finally {
+        state.msg = undefined; // the mapping keeps no message after map()
       }
-      const out: Record<string, unknown> = {};
-      for (const rule of rules) {
-        let value = render(rule.template, `rule ${rule.index} (${rule.target})`, rule.index, rule.target);
-        if (value === '' && !options.keepEmpty) continue;
-        if (options.spreadsheetSafe) value = spreadsheetSafe(value);
-        setPath(out, rule.target, value);
-      }
-      return out;
     },
   };
 }

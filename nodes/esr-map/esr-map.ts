@@ -41,25 +41,32 @@ export = function register(RED: NodeAPI): void {
     const mapMessage = (msg: NodeMessage, inSequence: boolean): NodeMessage | undefined => {
       const payload = msg.payload;
       if (inSequence && (payload === null || payload === undefined)) return undefined; // an end an older version sent
+      // The message itself goes on with its payload mapped (as Node-RED's nodes do), not a copy per record.
       if (Array.isArray(payload)) {
-        const out = payload
-          .map((r, i) => {
-            try {
-              return mapper!.map(r as Record<string, unknown>, msg);
-            } catch (err) {
-              const recordType = knownRecordType(msg, (r as { recordType?: unknown } | null)?.recordType);
-              const item = recordType ? t('errors.itemOfType', { index: i + 1, recordType }) : t('errors.item', { index: i + 1 });
-              (err as Error).message = `${item}: ${(err as Error).message}`;
-              throw err;
-            }
-          })
-          .filter((r) => r !== undefined);
+        const out: Record<string, unknown>[] = [];
+        for (let i = 0; i < payload.length; i++) {
+          const r = payload[i] as Record<string, unknown>;
+          let mapped: Record<string, unknown> | undefined;
+          try {
+            mapped = mapper!.map(r, msg);
+          } catch (err) {
+            const recordType = knownRecordType(msg, (r as { recordType?: unknown } | null)?.recordType);
+            const item = recordType ? t('errors.itemOfType', { index: i + 1, recordType }) : t('errors.item', { index: i + 1 });
+            (err as Error).message = `${item}: ${(err as Error).message}`;
+            throw err;
+          }
+          if (mapped !== undefined) out.push(mapped);
+        }
         // A batch of a sequence with nothing left is dropped like a record; an array on its own goes on, even empty.
-        return inSequence && out.length === 0 ? undefined : { ...msg, payload: out };
+        if (inSequence && out.length === 0) return undefined;
+        msg.payload = out;
+        return msg;
       }
       if (typeof payload === 'object' && payload !== null) {
         const out = mapper!.map(payload as Record<string, unknown>, msg);
-        return out === undefined ? undefined : { ...msg, payload: out };
+        if (out === undefined) return undefined;
+        msg.payload = out;
+        return msg;
       }
       throw new Error(t('errors.badPayload'));
     };

@@ -42,6 +42,12 @@ const SPILL_AFTER = 20_000;
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * Messages sent between two waits for Node-RED to deliver them: waiting a turn after every message cost a promise
+ * and a timer per record; after this many, memory still holds at most this many undelivered messages of a read.
+ */
+const SENDS_PER_TURN = 64;
+
 const problemsOut = (problems: Problem[]) => problems.map(({ line, recordType, field, code, scope, message }) => ({ line, recordType, field, code, scope, message }));
 
 export = function register(RED: NodeAPI): void {
@@ -158,8 +164,10 @@ export = function register(RED: NodeAPI): void {
       // their records together into one array, as it does for a split array (len: the batch size or the file's record
       // count, at least 2).
       const arrayParts = (len: number) => (mode === 'batch' || mode === 'file' ? { type: 'array', len: Math.max(2, len) } : {});
-      const out = async (payloadOut: unknown, topic: string) => {
-        if (unsound) return;
+      let sentThisTurn = 0;
+      /** Sends the message held before and holds this one; resolves when it waited for delivery, else undefined. */
+      const out = (payloadOut: unknown, topic: string): Promise<void> | undefined => {
+        if (unsound) return undefined;
         // The new message is held before the previous one goes: a read that breaks off during the wait ends the
         // sequence with it (never with an empty message), and never sends the previous one again.
         const previous = held;
@@ -168,8 +176,13 @@ export = function register(RED: NodeAPI): void {
         if (msg.esrClaim !== undefined) held.esrClaim = msg.esrClaim;
         if (previous) {
           send([previous, null, null]);
-          await nextTurn(); // lets the message be delivered before the next: memory stays flat
+          // Now and then the messages sent are let be delivered before more are read: memory stays flat.
+          if (++sentThisTurn >= SENDS_PER_TURN) {
+            sentThisTurn = 0;
+            return nextTurn();
+          }
         }
+        return undefined;
       };
       const progress = () => {
         const now = Date.now();
@@ -201,6 +214,8 @@ export = function register(RED: NodeAPI): void {
         else rejectedPeople.set(personId, [r]);
       });
 
+      // The record type holding the person's own rows (PRA), shown as `person` in person mode.
+      const personType = fileLayout.recordTypes.find((rt) => rt.idField && rt.idField === rt.personField)?.code ?? 'PRA';
       let batch: EsrRecord[] = [];
       const all: EsrRecord[] = [];
       // A polled file (it carries its claim): its SHA-256 and its header's timestamps, for esr-sftp-in's audit trail.
@@ -223,15 +238,14 @@ export = function register(RED: NodeAPI): void {
         write: (item: EsrRecord | PersonGroup | OtherRecord, _enc, cb) => {
           if (records === 0) noteHeader((item as OtherRecord).type === 'record' ? (item as OtherRecord).record : (item as EsrRecord));
           records++;
-          progress();
-          let step: Promise<void> = Promise.resolve();
+          if ((records & 255) === 1) progress(); // the clock is looked at now and then, not per record
+          let step: Promise<void> | undefined;
           if (mode === 'person') {
             const x = item as PersonGroup | OtherRecord;
             if (x.type === 'person' && rejectedPeople.has(x.personId)) rejectPerson(x.personId, x.records);
             else if (x.type === 'person') {
               const view = currentAt(fileLayout, x, date);
-              const personType = fileLayout.recordTypes.find((rt) => rt.idField && rt.idField === rt.personField)?.code;
-              const { [personType ?? 'PRA']: people, ...others } = view.current;
+              const { [personType]: people, ...others } = view.current;
               step = out({ personId: view.personId, deleted: view.deleted, person: people?.[people.length - 1] ?? null, records: others }, 'person');
             } else step = out(x.record, x.record.recordType);
           } else if (mode === 'batch') {
@@ -249,7 +263,8 @@ export = function register(RED: NodeAPI): void {
             all.push(item as EsrRecord);
           }
           else step = out(item, (item as EsrRecord).recordType);
-          step.then(() => cb(), cb);
+          if (step) step.then(() => cb(), cb);
+          else cb();
         },
       });
       try {

@@ -117,7 +117,10 @@ export class KeptSequences {
 
   /** A copy of `msg` numbered `index` in its sequence; `count` only on the last message. */
   private numbered(msg: NodeMessage, index: number, count?: number): NodeMessage {
-    const { count: _dropped, ...parts } = msg.parts as Parts;
+    const own = msg.parts as Parts;
+    // Nothing dropped before it (the common case): the message goes on as it is, not copied per record.
+    if (own.index === index && own.count === count) return msg;
+    const { count: _dropped, ...parts } = own;
     return { ...msg, parts: count === undefined ? { ...parts, index } : { ...parts, index, count } };
   }
 }

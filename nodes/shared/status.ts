@@ -87,6 +87,8 @@ export class OwnStatus {
 
   /** The node succeeded: clears the held errors of `kind` (all when omitted) and shows `status`, if given. */
   succeed(status?: NodeStatus, kind?: string): void {
+    // Called per record: when it changes nothing (no status, no error held of its kind) it does nothing at all.
+    if (!status && (kind === undefined ? this.errors.size === 0 : !this.errors.has(kind))) return;
     if (kind === undefined) this.errors.clear();
     else this.errors.delete(kind);
     if (status) this.passing = status;

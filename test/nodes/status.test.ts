@@ -67,6 +67,29 @@ it("a node's own error stays until it succeeds; passing states wait behind it; u
   closers.forEach((f) => (f as (r: boolean, d: () => void) => void)(false, () => undefined));
 });
 
+it('a success per record that changes nothing costs no status work (no state is rebuilt or compared)', async () => {
+  const shown: NodeStatus[] = [];
+  const closers: (() => void)[] = [];
+  const node = { status: (s: NodeStatus) => shown.push(s), on: (_e: string, f: () => void) => closers.push(f) } as unknown as Node;
+  const own = new OwnStatus(node, 50);
+  own.succeed({ fill: 'green', shape: 'dot', text: 'ok' });
+  await sleep(120); // past the interval: the state shown is the current one
+  const stringify = JSON.stringify;
+  let compared = 0;
+  JSON.stringify = ((...args: Parameters<typeof stringify>) => (compared++, stringify(...args))) as typeof stringify;
+  try {
+    for (let i = 0; i < 10_000; i++) own.succeed();
+  } finally {
+    JSON.stringify = stringify;
+  }
+  assert.ok(compared <= 1, `${compared} status comparisons for 10000 records`);
+  own.fail(Object.assign(new Error('x'), { code: 'BAD_RECORD' }), 'error');
+  own.succeed();
+  await sleep(120);
+  assert.deepEqual(shown.at(-1), { fill: 'green', shape: 'dot', text: 'ok' }, 'a success after an error still clears it');
+  closers.forEach((f) => (f as (r: boolean, d: () => void) => void)(false, () => undefined));
+});
+
 it('counts read "1 record", "1 error" (i18next plurals), in the en-US fallback and through Node-RED\'s i18n', async () => {
   const fallback = messagesFor({ _: (key: string) => key } as unknown as NodeAPI, 'esr-read');
   assert.equal(fallback('status.done', { count: 1 }), '1 record');
