@@ -10,6 +10,7 @@ import { startGdrResponder, type GdrResponder } from './hub/gdr-responder';
 import { generateUserKey, startHub, type Hub } from './hub/sftp-hub';
 import { checkPortFree, deployExamples, EXAMPLES, startNodeRed, type RunningNodeRed } from './node-red';
 import { DAYS, FEEDS, ROOT, seedDemo, type Seeded } from './seed';
+import type { RefusalKind } from './scim-stand-in';
 import { startStandIns, type StandIns, type System } from './stand-ins';
 
 export interface DemoOptions {
@@ -26,6 +27,8 @@ export interface DemoOptions {
    * flows (the analyst's edits) are kept; the examples are deployed only when there are none.
    */
   reset?: boolean;
+  /** the identity stand-in refuses the first requests so (the tests' switch; see scim-stand-in.ts) */
+  identityRefusals?: RefusalKind[];
 }
 
 export interface Demo {
@@ -41,6 +44,10 @@ export interface Demo {
   rosterCsvDir: string;
   /** where the identity example writes the joiners/movers/leavers CSV files for Active Directory scripts */
   identityCsvDir: string;
+  /** where the identity example keeps each SCIM request the identity system refused, to replay */
+  identityRefusedDir: string;
+  /** the audit log the examples' esr-audit nodes append to (JSON lines; `npx esr audit` reads it) */
+  auditLog: string;
   /** the hub's answers to refresh requests (GDR files in In/) */
   gdr: GdrResponder;
   stop(): Promise<void>;
@@ -66,7 +73,8 @@ export function exampleEnv(
   seeded: Seeded,
   url: (system: System) => string,
   rosterCsvDir: string,
-  identity: { url: string; csvDir: string } = { url: '', csvDir: '' },
+  identity: { url: string; csvDir: string; refusedDir?: string } = { url: '', csvDir: '' },
+  more: { auditLog?: string; ohRefusedDir?: string } = {},
 ): Record<string, string> {
   return {
     ESR_HUB_HOST: hub.host,
@@ -89,9 +97,12 @@ export function exampleEnv(
     OH_RESULTS_CSV: seeded.exports.ohResults,
     OH_OUTBOUND_LAYOUT: path.join(ROOT, 'layouts', 'oh-outbound.example.json'),
     OH_INBOUND_LAYOUT: path.join(ROOT, 'layouts', 'oh-inbound.example.json'),
+    OH_REFUSED_DIR: more.ohRefusedDir ?? '',
     ESR_IDENTITY_FOLDER: FEEDS.identity,
     IDENTITY_SCIM_URL: identity.url,
     IDENTITY_AD_CSV_DIR: identity.csvDir,
+    IDENTITY_REFUSED_DIR: identity.refusedDir ?? '',
+    ESR_AUDIT_LOG: more.auditLog ?? '',
   };
 }
 
@@ -105,6 +116,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   fs.rmSync(hubRoot, { recursive: true, force: true });
   fs.rmSync(systems, { recursive: true, force: true });
   fs.rmSync(path.join(dir, 'node-red', 'esr-state'), { recursive: true, force: true });
+  const auditLog = path.join(dir, 'audit.log');
+  fs.rmSync(auditLog, { force: true }); // the story of this start's files only
   fs.mkdirSync(path.join(dir, 'keys'), { recursive: true });
   const seeded = await seedDemo(hubRoot, path.join(systems, 'exports'), { staff: options.staff, today: options.today });
   const user = keyPair(path.join(dir, 'keys', 'demo-user.json'));
@@ -112,11 +125,20 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const hub = await startHub({ root: hubRoot, username: 'esr-demo', authorizedKey: user.publicKey, hostKey: host.privateKey });
   const identityToken = token(path.join(dir, 'keys', 'demo-identity-token'));
   const standIns = await startStandIns(systems, identityToken);
+  standIns.identity.refusals.push(...(options.identityRefusals ?? []));
   // The identity feed lost a change file (see seed.ts): its refresh request is answered with a full file there.
   const gdr = startGdrResponder({ root: hubRoot, trust: seeded.trust, days: DAYS, feeds: [FEEDS.identity], firstSequence: DAYS + 2 });
   const rosterCsvDir = path.join(systems, 'roster', 'import');
   const identityCsvDir = path.join(systems, 'identity', 'ad');
-  const env = exampleEnv({ host: hub.host, port: hub.port, username: 'esr-demo', fingerprint: hub.fingerprint }, seeded, (system) => standIns.url(system), rosterCsvDir, { url: standIns.identity.url, csvDir: identityCsvDir });
+  const identityRefusedDir = path.join(systems, 'identity', 'refused');
+  const env = exampleEnv(
+    { host: hub.host, port: hub.port, username: 'esr-demo', fingerprint: hub.fingerprint },
+    seeded,
+    (system) => standIns.url(system),
+    rosterCsvDir,
+    { url: standIns.identity.url, csvDir: identityCsvDir, refusedDir: identityRefusedDir },
+    { auditLog, ohRefusedDir: path.join(systems, 'oh', 'refused') },
+  );
   fs.mkdirSync(identityCsvDir, { recursive: true });
   let nodeRed: RunningNodeRed | undefined;
   try {
@@ -139,6 +161,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     seeded,
     rosterCsvDir,
     identityCsvDir,
+    identityRefusedDir,
+    auditLog,
     gdr,
     stop: async () => {
       await running.stop();

@@ -6,7 +6,8 @@
  * the bearer token, the content type, the BulkRequest and User schema URNs, at most 50 operations, a bulkId, an
  * externalId, a userName for a user it does not know yet, `active` a boolean — and refuses anything else with 400
  * and a SCIM error naming the operation and attribute (never a value). What it receives and the directory it
- * keeps are written under `dir` (requests/received-NNN.json, users.json).
+ * keeps are written under `dir` (requests/received-NNN.json, users.json). A test can make it refuse the next requests
+ * (`refusals`): a transient 503, a 400, or a BulkResponse with a failed operation.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,8 +17,12 @@ export const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 export const CORE_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
 /** Entra's limit per bulk request. */
 export const MAX_OPERATIONS = 50;
+
+/** How the stand-in refuses a request when told to (see ScimStandIn.refusals). */
+export type RefusalKind = 'unavailable' | 'invalid' | 'partial';
 
 export type ScimUser = Record<string, unknown> & { externalId: string; userName?: string; active?: boolean };
 
@@ -32,6 +37,12 @@ export interface ScimStandIn {
   users: Map<string, ScimUser>;
   /** requests refused (status and SCIM error detail), oldest first */
   refused: { status: number; detail: string }[];
+  /**
+   * Refusals to play, one per request received, in order (the test's switch): `unavailable` answers 503 (a transient
+   * failure), `invalid` 400 with scimType invalidValue naming the first operation's userName, `partial` 200 with a
+   * SCIM BulkResponse whose first operation failed (409 uniqueness) and whose others were applied. Empty: none.
+   */
+  refusals: RefusalKind[];
   handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void;
 }
 
@@ -98,6 +109,7 @@ export function scimStandIn(dir: string, token: string): ScimStandIn {
     requests: [],
     users: new Map(),
     refused: [],
+    refusals: [],
     handle(req, body, res) {
       const reply = (status: number, json: unknown) => {
         res.statusCode = status;
@@ -118,9 +130,12 @@ export function scimStandIn(dir: string, token: string): ScimStandIn {
         const ops = request.Operations;
         if (!Array.isArray(ops) || ops.length === 0) throw new Refusal(400, 'invalidValue', 'Operations must be a list of at least one operation');
         if (ops.length > MAX_OPERATIONS) throw new Refusal(413, 'tooMany', `at most ${MAX_OPERATIONS} operations in one request`);
+        const played = standIn.refusals.shift();
+        if (played === 'unavailable') throw new Refusal(503, undefined, 'the service is unavailable (demo)');
+        if (played === 'invalid') throw new Refusal(400, 'invalidValue', 'Operations[0].data.userName is refused (demo)');
         // Each operation is checked against the directory as the operations before it left it.
         const users = new Map(standIn.users);
-        const checked = ops.map((op, i) => {
+        const checked = (played === 'partial' ? ops.slice(1) : ops).map((op, i) => {
           const one = checkOperation(op, i, users);
           users.set(one.data.externalId, merged(users.get(one.data.externalId), one.data));
           return one;
@@ -130,6 +145,14 @@ export function scimStandIn(dir: string, token: string): ScimStandIn {
         fs.mkdirSync(path.join(dir, 'requests'), { recursive: true });
         fs.writeFileSync(path.join(dir, 'requests', `received-${String(++count).padStart(3, '0')}.json`), JSON.stringify(request, null, 2));
         fs.writeFileSync(path.join(dir, 'users.json'), JSON.stringify([...users.values()], null, 2));
+        if (played === 'partial') {
+          standIn.refused.push({ status: 409, detail: 'Operations[0] is refused (demo)' });
+          const answer = (op: unknown, status: string, more = {}) => ({ method: 'POST', bulkId: isObject(op) ? op.bulkId : undefined, status, ...more });
+          return reply(200, {
+            schemas: [BULK_RESPONSE],
+            Operations: ops.map((op, i) => (i === 0 ? answer(op, '409', { response: { schemas: [ERROR], status: '409', scimType: 'uniqueness', detail: 'Operations[0] is refused (demo)' } }) : answer(op, '200'))),
+          });
+        }
         reply(202, { operations: checked.length });
       } catch (err) {
         if (!(err instanceof Refusal)) throw err;

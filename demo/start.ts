@@ -57,6 +57,7 @@ async function main(): Promise<void> {
       ...findFiles(path.join(demo.hubRoot, 'In'), /\.DAT$/).map((n) => `  ✓ sent to ESR: In/${n}${/_GDR_/.test(n) ? ' (a refresh request: the identity feed has a gap)' : ''}`),
       ...demo.gdr.answered.map((a) => `  ✓ the hub answered ${a.request} with a full file: ${FEEDS.identity}/${a.file}`),
       ...findFiles(demo.identityCsvDir, /\.csv$/).map((n) => `  ✓ AD joiners/movers/leavers file ${rel(path.join(demo.identityCsvDir, n))}`),
+      ...findFiles(demo.identityRefusedDir, /\.json$/).map((n) => `  ✗ refused by the identity system, kept to replay: ${rel(path.join(demo.identityRefusedDir, n))}`),
       ...Object.values(FEEDS).flatMap((feed) => findFiles(path.join(demo.hubRoot, feed, 'error'), /./).map((n) => `  ✗ FAILED, moved to the error folder: ${feed}/error/${n}`)),
     ];
     for (const line of found) say(line);
@@ -81,7 +82,10 @@ async function main(): Promise<void> {
   Hub folders          ${rel(demo.hubRoot)}/Out (GO files from ESR), ${rel(demo.hubRoot)}/In (files the flows send to ESR)
   Roster output        ${rel(demo.rosterCsvDir)} (CSV import files), ${rel(demo.standInsDir)}/roster/staff (API posts)
   Expenses, OH output  ${rel(demo.standInsDir)}/expenses, ${rel(demo.standInsDir)}/oh
-  Identity output      ${rel(demo.standInsDir)}/identity (SCIM bulk requests, users.json), ${rel(demo.identityCsvDir)} (AD CSV files)
+  Identity output      ${rel(demo.standInsDir)}/identity (SCIM bulk requests, users.json), ${rel(demo.identityCsvDir)} (AD CSV files),
+                       ${rel(demo.identityRefusedDir)} (requests the identity system refused, kept to replay)
+  Audit log            ${rel(demo.auditLog)} (one JSON line per step of each file); what happened to a file:
+                       npx esr audit --file ${demo.seeded.goFiles.identity.at(-1)} ${rel(demo.auditLog)}
   Trust exports        ${rel(path.dirname(demo.seeded.exports.rosterPay))} (what the trust systems send to ESR)
 
   ${demo.seeded.trust.staff} invented staff, VPD ${demo.seeded.trust.vpd}. Failures are marked ✗ below and in the

@@ -126,6 +126,22 @@ describe('the example flows', () => {
     }
   });
 
+  it('every tab with a poller has an esr-audit node (Files of: this tab) writing ESR_AUDIT_LOG, its alerts to an active debug node', () => {
+    const tabs = new Set(pollers().map((p) => p.z));
+    assert.ok(tabs.size >= 4);
+    for (const z of tabs) {
+      const audits = ofType('esr-audit').filter((a) => a.z === z);
+      assert.equal(audits.length, 1, `tab ${z}: ${audits.length} esr-audit nodes`);
+      const [log, alerts] = (audits[0].wires ?? []).map((w) => w.map((id) => byId.get(id)!));
+      assert.ok(audits[0].scope === 'flow' && log.some((n) => n.type === 'file' && n.filename === 'ESR_AUDIT_LOG' && n.filenameType === 'env' && n.appendNewline === true && n.overwriteFile === 'false'), `tab ${z}: no audit log`);
+      assert.ok(alerts.some((n) => n.type === 'debug' && n.active === true), `tab ${z}: missing-file alerts reach no debug node`);
+    }
+  });
+
+  it("every esr-changes node has its dialog's properties (snapshot), so opening it and clicking Done changes nothing", () => {
+    for (const c of ofType('esr-changes')) assert.equal(c.snapshot, '', `${c.file}: ${c.name}`);
+  });
+
   it('no two nodes overlap on any tab (comments included)', () => {
     for (const tab of ofType('tab')) {
       const nodes = all.filter((n) => n.z === tab.id && typeof n.x === 'number');

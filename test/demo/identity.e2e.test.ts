@@ -4,7 +4,10 @@
  * after notice) have come: the example sends events on the day. The identity feed lost a change file: esr-changes
  * sees the gap, writes a refresh request (GDR) into In/, the hub answers with a full file, and the snapshot is
  * reconciled from it. The stand-in then holds every joiner, each leaver as active: false, each move's department;
- * the AD CSV files have a row per event.
+ * the AD CSV files have a row per event. The stand-in refuses the first request (400 invalidValue): the example keeps it
+ * in IDENTITY_REFUSED_DIR and reports the status and scimType on the failures debug node (codes, never a value);
+ * replaying the kept requests as the README says (a POST with the bearer token) completes the directory. The
+ * esr-audit node writes the audit log, and `esr audit` tells a file's story from it.
  */
 import { describe, it, before, after } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -14,7 +17,10 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { loadLayout, readAll } from '../../core/codec';
 import { startDemo, type Demo } from '../../demo/demo';
-import { ENTERPRISE_USER, MAX_OPERATIONS } from '../../demo/scim-stand-in';
+import { PassThrough } from 'node:stream';
+import { main } from '../../core/cli/esr';
+import { BULK_REQUEST, ENTERPRISE_USER, MAX_OPERATIONS } from '../../demo/scim-stand-in';
+import { watchSidebar, type SidebarWatch } from '../../demo/sidebar';
 import { DAYS, IDENTITY_LOST_DAY } from '../../demo/seed';
 import { freePort } from '../support/sshd';
 import { NODE_RED_SKIP, waitFor } from '../support/node-red';
@@ -26,14 +32,18 @@ const email = (p: { firstName: string; personId: string }) => `${p.firstName.nor
 
 describe('the identity example against the demo', { skip: NODE_RED_SKIP }, () => {
   let demo: Demo;
+  let sidebar: SidebarWatch;
+  const kept = () => (fs.existsSync(demo.identityRefusedDir) ? fs.readdirSync(demo.identityRefusedDir).filter((n) => n.endsWith('.json')) : []);
   const identityDir = () => path.join(demo.hubRoot, 'Out', 'identity');
   const archived = () => (fs.existsSync(path.join(identityDir(), 'archive')) ? fs.readdirSync(path.join(identityDir(), 'archive')).sort() : []);
   const csvRows = (file: string) => parse(fs.readFileSync(path.join(demo.identityCsvDir, file), 'utf8'), { columns: true }) as Record<string, string>[];
 
   before(async () => {
-    demo = await startDemo({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-demo-identity-')), port: await freePort(), staff: STAFF, today: daysAgo(60), examples: ['identity.json'] });
+    demo = await startDemo({ dir: fs.mkdtempSync(path.join(os.tmpdir(), 'esr-demo-identity-')), port: await freePort(), staff: STAFF, today: daysAgo(60), examples: ['identity.json'], identityRefusals: ['invalid'] });
+    sidebar = await watchSidebar(demo.nodeRed.url);
   });
   after(async () => {
+    sidebar?.close();
     await demo?.stop();
   });
 
@@ -49,13 +59,58 @@ describe('the identity example against the demo', { skip: NODE_RED_SKIP }, () =>
     assert.deepEqual(fs.existsSync(path.join(identityDir(), 'error')) ? fs.readdirSync(path.join(identityDir(), 'error')) : [], []);
   });
 
-  it('the SCIM stand-in holds every joiner, leavers as active: false and movers in their new department; nothing refused', async () => {
+  it('a refused request is kept to replay and reported with its codes only; replayed, it is taken', async () => {
+    await waitFor(() => kept().length > 0, MINUTE);
+    assert.equal(demo.standIns.identity.refused[0].status, 400);
+    // The story settles (every file archived, nothing sent for a few seconds) before the kept requests are replayed.
+    await waitFor(() => archived().length === DAYS + 1, MINUTE);
+    const seen = () => demo.standIns.identity.requests.length + demo.standIns.identity.refused.length;
+    for (let last = -1; seen() !== last; ) {
+      last = seen();
+      await new Promise((r) => setTimeout(r, 3000));
+    }
+    const files = kept().sort((a, b) => fs.statSync(path.join(demo.identityRefusedDir, a)).mtimeMs - fs.statSync(path.join(demo.identityRefusedDir, b)).mtimeMs);
+    const first = files.find((n) => n.startsWith(`refused-${demo.seeded.goFiles.identity[0].replace('.DAT', '')}-part`));
+    assert.ok(first, `the full file's refused request is kept: ${files.join(', ')}`);
+    // The failures debug node names the file, the status and the SCIM error type, and where the request is kept.
+    const failures = sidebar.messages.filter((m) => m.name === 'failures — identity staff list').map((m) => m.msg);
+    assert.ok(failures.some((m) => m.includes(demo.seeded.goFiles.identity[0]) && m.includes('refused the request (HTTP 400 invalidValue)') && m.includes(first)), failures.join('\n'));
+    // Never a value: no name, e-mail or employee number of anyone in the story reaches the debug sidebar.
+    const trust = demo.seeded.trust;
+    const people = [...trust.fullStaff(), ...Array.from({ length: DAYS }, (_, i) => trust.changesOn(i + 1).joiners).flat()];
+    const values = people.flatMap((p) => [p.firstName, p.lastName, p.employeeNumber, email(p)]).filter((v) => v.length >= 3);
+    const shown = sidebar.messages.map((m) => m.msg).join('\n');
+    assert.deepEqual(values.filter((v) => shown.includes(v)), [], 'personal data in the debug sidebar');
+    // Each kept file is the BulkRequest as sent; replayed (oldest first) as the README's curl does, each is taken.
+    for (const name of files) {
+      const body = fs.readFileSync(path.join(demo.identityRefusedDir, name));
+      assert.ok((JSON.parse(body.toString('utf8')) as { schemas: string[] }).schemas.includes(BULK_REQUEST));
+      const res = await fetch(demo.standIns.identity.url, { method: 'POST', headers: { authorization: `Bearer ${demo.standIns.identity.token}`, 'content-type': 'application/scim+json' }, body });
+      assert.equal(res.status, 202, `${name}: ${await res.text()}`);
+    }
+  });
+
+  it('the audit log has a line per step of each file; esr audit tells a file its story', async () => {
+    const file = demo.seeded.goFiles.identity[0];
+    const lines = () => (fs.existsSync(demo.auditLog) ? fs.readFileSync(demo.auditLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { file: string; outcome: string }) : []);
+    await waitFor(() => lines().some((e) => e.file === file && e.outcome === 'done'), MINUTE);
+    assert.deepEqual(lines().filter((e) => e.file === file).map((e) => e.outcome), ['taken', 'done']);
+    const stdout = new PassThrough();
+    let out = '';
+    stdout.on('data', (d) => (out += d));
+    const code = await main(['audit', demo.auditLog, '--file', file], { stdin: new PassThrough(), stdout, stderr: new PassThrough() });
+    assert.equal(code, 0);
+    assert.match(out, new RegExp(`^${file}\\n  polled by: GO staff list — identity\\n`));
+    assert.match(out, /outcome: done \(now Out\/identity\/archive\//);
+  });
+
+  it('the SCIM stand-in holds every joiner, leavers as active: false and movers in their new department; the refused request replayed', async () => {
     const trust = demo.seeded.trust;
     const days = Array.from({ length: DAYS }, (_, i) => trust.changesOn(i + 1));
     const lost = days[IDENTITY_LOST_DAY - 1];
     const users = demo.standIns.identity.users;
     await waitFor(() => lost.leavers.every((p) => users.get(p.employeeNumber)?.active === false), MINUTE);
-    assert.deepEqual(demo.standIns.identity.refused, []);
+    assert.equal(demo.standIns.identity.refused[0].status, 400, 'the first request was refused (and replayed above)');
     assert.ok(demo.standIns.identity.requests.every((r) => r.Operations.length <= MAX_OPERATIONS));
     // Everyone of the first full file (an initial load), and every joiner since, the lost day's included.
     for (const p of [...trust.fullStaff(), ...days.flatMap((d) => d.joiners)]) {
