@@ -118,9 +118,9 @@ export interface Hub {
 export function e2eFlow(userDir: string, hub: Hub, o: ReadOptions, sink: Sink = SINK): FlowNode[] {
   return [
     { id: Z, type: 'tab', label: 'bench' },
-    { id: 'hub', type: 'esr-sftp-server', name: 'hub', protocol: 'sftp', host: hub.host, port: hub.port, username: hub.username, root: hub.root, hostFingerprint: hub.fingerprint, acceptAnyHostKey: false, timeoutSec: 30, keepaliveSec: 10, credentials: { privateKey: hub.privateKey } },
-    { id: 'state', type: 'esr-state', name: 'state', backend: 'local', folder: '', prefix: 'esr' },
-    { id: 'poll', type: 'esr-sftp-in', z: Z, server: 'hub', operation: 'poll', folder: hub.folder, folderType: 'str', filename: 'filename', filenameType: 'msg', glob: '*.DAT', output: 'stream', intervalSec: 3600, stableSec: 0, maxPerPoll: 1, inOrder: true, after: 'leave', claim: 'ledger', archiveFolder: '', errorFolder: '', claimTimeoutMin: 60, maxAttempts: 1, state: 'state', expectBy: '', wires: [['read']] },
+    { id: 'bench-hub', type: 'esr-sftp-server', name: 'ESR hub (bench)', protocol: 'sftp', host: hub.host, port: hub.port, username: hub.username, root: hub.root, hostFingerprint: hub.fingerprint, acceptAnyHostKey: false, timeoutSec: 30, keepaliveSec: 10, credentials: { privateKey: hub.privateKey } },
+    { id: 'bench-state', type: 'esr-state', name: 'ESR state (bench)', backend: 'local', folder: '', prefix: 'esr' },
+    { id: 'poll', type: 'esr-sftp-in', z: Z, server: 'bench-hub', operation: 'poll', folder: hub.folder, folderType: 'str', filename: 'filename', filenameType: 'msg', glob: '*.DAT', output: 'stream', intervalSec: 3600, stableSec: 0, maxPerPoll: 1, inOrder: true, after: 'leave', claim: 'ledger', archiveFolder: '', errorFolder: '', claimTimeoutMin: 60, maxAttempts: 1, state: 'bench-state', expectBy: '', wires: [['read']] },
     ...readMapWrite(userDir, 'payload', o, sink),
   ];
 }

@@ -9,6 +9,7 @@
  *   BENCH_1GB=1                adds the plain read of a 1 GB file (go_read_1gb_*)
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fullFileRecords, SyntheticTrust, writeGoFile } from '../core/synthetic';
@@ -115,6 +116,8 @@ async function main(): Promise<void> {
   const want = (name: string) => only.length === 0 || only.some((o) => name.includes(o));
   const chosen = PARTS.filter((p) => p.names.some(want));
   if (chosen.length === 0) throw new Error(`no figure matches ${only.join(', ')}`);
+  // Other work on the machine moves every figure: say how busy it was when this run started.
+  note(`${new Date().toISOString()}: ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   for (const part of chosen) {
     try {
       await part.run(want);
