@@ -46,7 +46,7 @@ export const SINK: Sink = coreCsvFileSink;
 
 export interface ReadOptions {
   mode: 'record' | 'batch';
-  /** esr-read's layout: 'auto' (the default: from the file name or first line) or a built-in id */
+  /** esr-read's layout: 'auto' (the default: from the file name or first line) or a built-in id such as go-gdw */
   layout?: string;
   batchSize?: number;
 }
