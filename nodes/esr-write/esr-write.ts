@@ -195,8 +195,10 @@ export = function register(RED: NodeAPI): void {
         file.handedOn = true; // the stream's now: removed when it closes (or when this node closes)
         payload = stream;
       } else {
-        // A layout without a file name pattern: the name from msg.filename, else the layout's id.
-        const name = path.basename(fileName ?? (typeof msg.filename === 'string' && msg.filename ? msg.filename : `${layout.id}.txt`));
+        // A layout without a file name pattern (a target system's file): the name parts' `name`, else msg.filename,
+        // else the layout's id.
+        const given = [parts.name, msg.filename].find((n): n is string => typeof n === 'string' && n !== '');
+        const name = path.basename(fileName ?? given ?? `${layout.id}.txt`);
         written = path.join(target!, name);
         await writeInPlace(ends.head, (file.body as SpooledBody).file, ends.tail, written);
       }

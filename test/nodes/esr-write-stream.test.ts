@@ -94,6 +94,26 @@ describe('esr-write: stream and local-file outputs', { skip: NODE_RED_SKIP }, ()
     assert.deepEqual(fs.readdirSync(path.join(userDir, 'out')).sort(), ['TA_601_SEL_MN2708_00000005.DAT', 'TA_601_SEL_MN2708_00000006.DAT']);
   });
 
+  it("a trust's own layout with no file-name pattern (a target system's file) is named by the name parts' name; an existing file is never replaced", async () => {
+    const layoutFile = path.join(__dirname, '..', '..', '..', 'bench', 'layouts', 'staff-extract.json');
+    const rows = Array.from({ length: 500 }, (_, i) => ({ recordType: 'STF', type: 'PRA', person: String(i), start: '2026-11-20' }));
+    await helper.load([nodeFile('esr-write'), coreNode('common/25-catch.js')], onTab([write('', { layout: 'file', layoutFile, vpd: '', nameParts: '{"name":"extract.txt"}', output: 'file', folder: 'out607' }), ...sink]));
+    const files = collect('file');
+    const caught = collect('caught');
+    const node = helper.getNode('write') as RedNode;
+    rows.forEach((payload, index) => node.receive({ payload, filename: 'GO_123_GDW_GOF_20261120_00000001.DAT', parts: { id: 'x', index, ...(index === rows.length - 1 ? { count: rows.length } : {}) } }));
+    await waitFor(() => files.length === 1 || caught.length > 0);
+    assert.equal(caught.length, 0, JSON.stringify(caught[0]?.error));
+    assert.equal(files[0].esr.path, path.join(userDir, 'out607', 'extract.txt'));
+    const lines = fs.readFileSync(files[0].esr.path, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 500);
+    assert.equal(lines[7], 'STF,PRA,7,2026-11-20,');
+    rows.forEach((payload, index) => node.receive({ payload, parts: { id: 'y', index, ...(index === rows.length - 1 ? { count: rows.length } : {}) } }));
+    await waitFor(() => caught.length > 0);
+    assert.match(caught[0].error.message, /EEXIST|exists/);
+    assert.equal(fs.readFileSync(files[0].esr.path, 'utf8').trim().split('\n').length, 500, 'the first file kept');
+  });
+
   it('an invalid record or a reset mid-sequence: no file, no temporary file, no number used', async () => {
     await helper.load([nodeFile('esr-write'), coreNode('common/25-catch.js')], onTab([write('602', { output: 'file', folder: 'out602' }), ...sink]));
     const files = collect('file');
