@@ -11,14 +11,15 @@ const Z = 'bench';
 /** The output file every flow writes, in the user directory. */
 export const OUTPUT = 'out.csv';
 
-/** esr-map's 4 rules: two copied fields, one copied date and one date through a helper (mustache sections). */
+/** esr-map's 4 rules (two copied fields, one copied date and one date through a helper), and the record type. */
 export const RULES = [
+  { target: 'recordType', template: 'STF' }, // the extract layout's one record type (esr-write's sink needs it)
   { target: 'type', template: '{{recordType}}' },
   { target: 'person', template: '{{personId}}' },
   { target: 'start', template: '{{effectiveStartDate}}' },
   { target: 'updated', template: '{{#isoToYmd}}{{lastUpdateDate}}{{/isoToYmd}}' },
 ];
-const COLUMNS = RULES.map((r) => r.target).join(',');
+const COLUMNS = RULES.filter((r) => r.target !== 'recordType').map((r) => r.target).join(',');
 
 /**
  * A sink takes mapped messages (a record or an array of records in msg.payload, a msg.parts sequence) at node
@@ -41,8 +42,20 @@ export const coreCsvFileSink: Sink = ({ entry, done }, outFile) => [
   { id: `${entry}-end`, type: 'function', z: Z, func: LAST_OF_SEQUENCE, outputs: 1, wires: [[done]] },
 ];
 
-/** The sink of our flows. esr-write's streaming local-file output, once merged, replaces this one line. */
-export const SINK: Sink = coreCsvFileSink;
+/** The target file as a layout of the trust's own (invented for the benchmarks: not ESR's), for esr-write. */
+export const EXTRACT_LAYOUT = path.join(__dirname, '..', '..', 'bench', 'layouts', 'staff-extract.json');
+
+/**
+ * esr-write with the extract layout, output to a local folder: each record (or batch) encoded as it arrives and
+ * appended to one temporary file, written in place when the sequence ends (the pack's way to write a file record by
+ * record). The user directory is the local base; the file is named by the name parts.
+ */
+export const esrWriteSink: Sink = ({ entry, done }, outFile) => [
+  { id: entry, type: 'esr-write', z: Z, layout: 'file', layoutFile: EXTRACT_LAYOUT, vpd: '', vpdType: 'str', nameParts: JSON.stringify({ name: path.basename(outFile) }), namePartsType: 'json', header: '{}', headerType: 'json', eol: '', skipInvalid: false, output: 'file', folder: '.', wires: [[done], []] },
+];
+
+/** The sink of our flows: esr-write to a local file. */
+export const SINK: Sink = esrWriteSink;
 
 export interface ReadOptions {
   mode: 'record' | 'batch';
