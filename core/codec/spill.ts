@@ -31,8 +31,11 @@ function bucketOf(personId: string, buckets: number): number {
 /** This process's start (ms since the epoch): a folder older than it was not made by this process. */
 const STARTED = Date.now() - process.uptime() * 1000;
 
-/** Whether a process with this id is running (EPERM: it is, but another user's). */
-function alive(pid: number): boolean {
+/**
+ * Whether a process with this id is running (EPERM: it is, but another user's). For temporary files named with the
+ * pid of the process that made them: those of a process that is gone can be removed.
+ */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

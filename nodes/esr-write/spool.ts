@@ -17,20 +17,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { alive } from '../../core/codec/spill';
 
 /** This process's token: a later process with the same pid (a container restarted) still tells its files apart. */
 const RUN = randomBytes(6).toString('hex');
 const SUFFIX = '.body';
 const cleaned = new Set<string>();
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * The folder of temporary files under `userDir`, made if missing. The first call in a process removes the files
