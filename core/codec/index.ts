@@ -10,7 +10,7 @@ export { parseFileName, buildFileName, FileNameError } from './file-name';
 export type { FileNameParts } from './file-name';
 export { detectLayout } from './detect';
 export { PersonGrouper, currentAt, personIdOf } from './people';
-export { SpilledPeople } from './spill';
+export { SpilledPeople, removeStaleSpills } from './spill';
 export type { PersonGroup, OtherRecord, PersonView, GroupOptions } from './people';
 export { readAll, firstLineOf } from './read-file';
 export type { Problem, ProblemCode, Scope, Severity } from './problems';

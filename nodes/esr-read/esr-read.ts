@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, personIdOf, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Problem, type Rejected } from '../../core/codec';
+import { builtInLayoutIds, currentAt, EsrReader, loadLayout, PersonGrouper, personIdOf, removeStaleSpills, type CompiledLayout, type EsrRecord, type OtherRecord, type PersonGroup, type Problem, type Rejected } from '../../core/codec';
 import { evaluate, isReadable, type Node, type NodeAPI, type NodeMessage } from '../shared/node-red';
 import { detectFor, exampleLayouts, fixedLayout, type LayoutConfig } from '../shared/layout-choice';
 import { messagesFor } from '../shared/messages';
@@ -56,6 +56,9 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const own = new OwnStatus(node);
+    // Person mode's temporary files: those a killed process left go when the node starts, not at the next spill.
+    const spillDir = path.join(String(RED.settings.userDir ?? os.tmpdir()), 'esr-spill');
+    if (config.mode === 'person') removeStaleSpills(spillDir);
     const base = localBase(RED); // where "file path" input may read
     let layout: CompiledLayout | undefined;
     let setupError: Error | undefined;
@@ -270,7 +273,7 @@ export = function register(RED: NodeAPI): void {
       try {
         // Rows that may be anywhere (collect) go to temporary files under the user directory past a bound, so that a
         // national-size GDW file is grouped in bounded memory (see core/codec/spill.ts).
-        const spill = { dir: path.join(String(RED.settings.userDir ?? os.tmpdir()), 'esr-spill'), afterRecords: Math.min(maxHeld, SPILL_AFTER) };
+        const spill = { dir: spillDir, afterRecords: Math.min(maxHeld, SPILL_AFTER) };
         // The hashing tap only for a polled file (one that carries its claim): other reads go straight to the reader.
         const input = hash ? [source, tap] : [source];
         if (mode === 'person') await pipeline([...input, reader, new PersonGrouper(fileLayout, { mode: config.grouping || 'blocks', maxRecords: maxHeld, spill }), consume]);

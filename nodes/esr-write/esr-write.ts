@@ -21,7 +21,7 @@ import { OwnStatus } from '../shared/status';
 import { limitError, limitFor } from '../shared/limits';
 import { confinedPath, localBase } from '../shared/local-path';
 import { handOut } from '../shared/streams';
-import { type Body, finishedStream, MemoryBody, removeQuietly, SpooledBody, spoolFolder, writeInPlace } from './spool';
+import { type Body, finishedStream, MemoryBody, removeQuietly, removeStaleSpools, SpooledBody, spoolFolder, writeInPlace } from './spool';
 
 /** Encoded bytes are handed to the body in pieces of about this many characters: one file operation per piece. */
 const PIECE = 64 * 1024;
@@ -93,6 +93,9 @@ export = function register(RED: NodeAPI): void {
     const userDir = String(RED.settings.userDir ?? process.cwd());
     /** Temporary files of this node that are not yet made into a file or handed on: removed at close. */
     const spooled = new Set<string>();
+    removeStaleSpools(userDir);
+    /** Set when the node closes (redeploy, stop): messages still arriving then start no file. */
+    let closed = false;
     const maxRecords = limitFor(RED, 'writeRecords', config.maxRecords);
     /**
      * Fails the file at its bound, before memory runs short (the caller drops it). The Buffer output holds the file,
@@ -184,6 +187,9 @@ export = function register(RED: NodeAPI): void {
         : undefined;
       const fileName = layout.spec.fileName ? buildFileName(layout, { ...parts, sequence: sequence! }) : undefined;
       const ends = file.writer.fileEnds({ fileName, header });
+      // A layout without a file name pattern (a target system's file): named by the name parts' `name`, else by
+      // msg.filename of the sequence's first message.
+      const given = [parts.name, msg.filename].find((n): n is string => typeof n === 'string' && n !== '');
       let payload: Buffer | NodeJS.ReadableStream | undefined;
       let written: string | undefined;
       if (file.body instanceof MemoryBody) payload = Buffer.concat([ends.head, ...file.body.chunks, ends.tail]);
@@ -195,9 +201,7 @@ export = function register(RED: NodeAPI): void {
         file.handedOn = true; // the stream's now: removed when it closes (or when this node closes)
         payload = stream;
       } else {
-        // A layout without a file name pattern (a target system's file): the name parts' `name`, else msg.filename,
-        // else the layout's id.
-        const given = [parts.name, msg.filename].find((n): n is string => typeof n === 'string' && n !== '');
+        // Without a name given either: the layout's id.
         const name = path.basename(fileName ?? given ?? `${layout.id}.txt`);
         written = path.join(target!, name);
         await writeInPlace(ends.head, (file.body as SpooledBody).file, ends.tail, written);
@@ -210,7 +214,7 @@ export = function register(RED: NodeAPI): void {
       const { parts: _p, complete: _c, ...rest } = msg;
       own.succeed({ fill: 'green', shape: 'dot', text: t('status.written', { file: fileName ?? layout.id, count: file.records - file.rejected.length }) });
       const esr = { layout: layout.id, vpd, sequence, records: ends.counts, rejected: file.rejected.length, ...(written ? { path: written } : {}) };
-      const out: NodeMessage = { ...rest, filename: written ? path.basename(written) : fileName, esr };
+      const out: NodeMessage = { ...rest, filename: written ? path.basename(written) : (fileName ?? given), esr };
       if (payload !== undefined) out.payload = payload;
       else delete out.payload; // a local file: nothing to upload by mistake
       send([out, null]);
@@ -231,6 +235,7 @@ export = function register(RED: NodeAPI): void {
       // Synchronous up to the first wait, so that a failed sequence is marked before its next message arrives (and
       // a message that needs no wait costs no promise).
       const work = (): Promise<void> | undefined => {
+        if (closed) return; // the flows are stopping: the file goes with the node
         if (!layout) throw new Error(t('errors.noLayout'));
         const parts = msg.parts as { id?: string; index?: number; count?: number } | undefined;
         if (Array.isArray(msg.payload) && !parts) {
@@ -306,6 +311,7 @@ export = function register(RED: NodeAPI): void {
     });
 
     node.on('close', (_removed, done) => {
+      closed = true;
       // Files still arriving, and streams handed on but not yet read, go with the node (a redeploy or a stop).
       for (const file of open.values()) release(file);
       open.clear();

@@ -25,21 +25,33 @@ const SUFFIX = '.body';
 const cleaned = new Set<string>();
 
 /**
- * The folder of temporary files under `userDir`, made if missing. The first call in a process removes the files
- * of processes that are gone (another live runtime sharing the user directory keeps its own).
+ * Removes the temporary files under `userDir` of processes that are gone (another live runtime sharing the user
+ * directory keeps its own), once per process: an esr-write node calls it when it starts, so that a killed process's
+ * files do not wait for the next file to be written.
  */
+export function removeStaleSpools(userDir: string): void {
+  const dir = path.join(userDir, 'esr-write-tmp');
+  if (cleaned.has(dir)) return;
+  cleaned.add(dir);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return; // no folder yet
+  }
+  for (const name of names) {
+    const m = /^(\d+)-([0-9a-f]+)-/.exec(name);
+    if (!m || !name.endsWith(SUFFIX) || m[2] === RUN) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || !alive(pid)) removeQuietly(path.join(dir, name));
+  }
+}
+
+/** The folder of temporary files under `userDir`, made if missing (stale files removed first). */
 export function spoolFolder(userDir: string): string {
+  removeStaleSpools(userDir);
   const dir = path.join(userDir, 'esr-write-tmp');
   fs.mkdirSync(dir, { recursive: true });
-  if (!cleaned.has(dir)) {
-    cleaned.add(dir);
-    for (const name of fs.readdirSync(dir)) {
-      const m = /^(\d+)-([0-9a-f]+)-/.exec(name);
-      if (!m || !name.endsWith(SUFFIX) || m[2] === RUN) continue;
-      const pid = Number(m[1]);
-      if (pid === process.pid || !alive(pid)) fs.rmSync(path.join(dir, name), { force: true });
-    }
-  }
   return dir;
 }
 

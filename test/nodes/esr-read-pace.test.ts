@@ -4,6 +4,8 @@
  */
 import { describe, it, before, after, afterEach } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { goFile, goLine } from '../helpers';
 import { collect, NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type RedNode } from '../support/node-red';
 
@@ -69,5 +71,14 @@ describe('esr-read pace', { skip: NODE_RED_SKIP }, () => {
     assert.equal(out[2], last);
     assert.equal(out[3], batch);
     assert.deepEqual([out[1].parts, out[2].parts], [{ id: 's', index: 0 }, { id: 's', index: 1, count: 2 }]);
+  });
+
+  it("person mode: spill folders a killed process left are removed when the node starts, not at its next spill", async () => {
+    const userDir = (helper as unknown as { _settings: { userDir: string } })._settings.userDir;
+    const stale = path.join(userDir, 'esr-spill', `people-${2 ** 22 + 1}-abc`);
+    fs.mkdirSync(stale, { recursive: true });
+    fs.writeFileSync(path.join(stale, '0.jsonl'), 'x');
+    await helper.load([nodeFile('esr-read')], onTab([{ id: 'read', type: 'esr-read', layout: 'go-gdw', input: 'payload', mode: 'person', grouping: 'collect', wires: [[], [], []] }]));
+    assert.equal(fs.existsSync(stale), false);
   });
 });

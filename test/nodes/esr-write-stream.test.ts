@@ -152,7 +152,7 @@ describe('esr-write: stream and local-file outputs', { skip: NODE_RED_SKIP }, ()
     await waitFor(() => temp().length === 0);
   });
 
-  it('a redeploy or stop mid-sequence, or a stream never read, removes the temporary file; a killed process\'s are removed at the next start', async () => {
+  it('a redeploy or stop mid-sequence, or a stream never read, removes the temporary file; a killed process\'s are removed when the node next starts', async () => {
     await helper.load([nodeFile('esr-write'), coreNode('common/25-catch.js')], onTab([write('604', { output: 'file', folder: 'out604' }), ...sink]));
     const node = helper.getNode('write') as RedNode;
     for (let i = 0; i < 2000; i++) node.receive({ payload: att(i), parts: { id: 'open', index: i } });
@@ -176,13 +176,38 @@ describe('esr-write: stream and local-file outputs', { skip: NODE_RED_SKIP }, ()
     // The clean-up runs once per process: a fresh module instance stands for the next process.
     for (const k of Object.keys(require.cache)) if (k.includes(`${path.sep}esr-write${path.sep}`)) delete require.cache[k];
     await helper.load([nodeFile('esr-write'), coreNode('common/25-catch.js')], onTab([write('604', { output: 'stream' }), ...sink]));
-    const more = collect('file');
-    sequence('next', records(3));
-    await waitFor(() => more.length === 1);
-    await bytesOf(more[0].payload);
-    await waitFor(() => !temp().some((f) => f !== live));
-    assert.deepEqual(temp(), [live]);
+    assert.deepEqual(temp(), [live], 'removed when the node starts, before it writes a file');
     fs.rmSync(path.join(dir, live));
+  });
+
+  it('messages that still arrive while the node closes (a redeploy mid-file) make no temporary file', async () => {
+    await helper.load([nodeFile('esr-write'), coreNode('common/25-catch.js')], onTab([write('608', { output: 'file', folder: 'out608' }), ...sink]));
+    const node = helper.getNode('write') as RedNode;
+    for (let i = 0; i < 100; i++) node.receive({ payload: att(i), parts: { id: 'mid', index: i } });
+    await waitFor(() => temp().length === 1);
+    const closing = helper.unload();
+    // The source (esr-read) is still sending as the flows stop: a new sequence and the rest of this one.
+    for (let i = 0; i < 100; i++) node.receive({ payload: att(i), parts: { id: i < 50 ? 'mid' : 'late', index: i } });
+    await closing;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(temp(), []);
+  });
+
+  it('a file of a layout with no file-name pattern keeps a name on every output: the name parts\' name, else msg.filename', async () => {
+    const layoutFile = path.join(__dirname, '..', '..', '..', 'bench', 'layouts', 'staff-extract.json');
+    const rows = Array.from({ length: 20 }, (_, i) => ({ recordType: 'STF', type: 'PRA', person: String(i) }));
+    for (const output of ['buffer', 'stream'] as const) {
+      for (const [nameParts, expected] of [['{"name":"extract.txt"}', 'extract.txt'], ['{}', 'GO_123_GDW_GOF_20261120_00000001.DAT']]) {
+        await helper.load([nodeFile('esr-write'), coreNode('common/25-catch.js')], onTab([write('', { layout: 'file', layoutFile, vpd: '', nameParts, output }), ...sink]));
+        const files = collect('file');
+        const node = helper.getNode('write') as RedNode;
+        rows.forEach((payload, index) => node.receive({ payload, filename: 'GO_123_GDW_GOF_20261120_00000001.DAT', parts: { id: 'n', index, ...(index === rows.length - 1 ? { count: rows.length } : {}) } }));
+        await waitFor(() => files.length === 1);
+        assert.equal(files[0].filename, expected, `${output}, name parts ${nameParts}`);
+        assert.equal((await bytesOf(files[0].payload)).toString().trim().split('\n').length, 20);
+        await helper.unload();
+      }
+    }
   });
 
   it('no record bound for the stream and local outputs (only for the Buffer, which holds the file)', async () => {
