@@ -155,6 +155,15 @@ describe('the editor in Chromium', { skip: EDITOR_SKIP }, () => {
     assert.deepEqual(consoleErrors.slice(before), []);
   });
 
+  it("esr-write's VPD is needed for a built-in layout's file name, not for a trust layout file (which may have no file-name pattern)", async () => {
+    const valid = await page.evaluate(() => {
+      const vpd = (globalThis as any).RED.nodes.getType('esr-write').defaults.vpd;
+      const check = (layout: string, v: string) => (vpd.validate ? vpd.validate.call({ layout }, v) : !vpd.required || v !== '');
+      return [check('ta', ''), check('ta', '123'), check('file', '')];
+    });
+    assert.deepEqual(valid, [false, true, true]);
+  });
+
   it('creates a Redis state configuration from esr-write\'s dialog; the URL and password go to credentials', async () => {
     const before = consoleErrors.length;
     await addNode('esr-write');
