@@ -5,7 +5,7 @@
  * the header's period) and never a value of the sentinel files. The watchdog alerts a day with no file once, across a
  * redeploy, and not when a file came.
  */
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,7 +14,8 @@ import * as os from 'node:os';
 import { PassThrough } from 'node:stream';
 import { main } from '../../core/cli/esr';
 import { loadLayout } from '../../core/codec';
-import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
+import { SSHD_SKIP } from '../support/sshd';
+import { sshdAndRuntime } from '../support/sshd-runtime';
 import { Sentinels } from '../support/sentinels';
 import { collect, coreNode, NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type HelperNode } from '../support/node-red';
 
@@ -42,23 +43,14 @@ function sentinelGo(name: string, whole: boolean): Buffer {
 }
 
 describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
-  let sshd: TestSshd;
+  const ctx = sshdAndRuntime();
   let folderNo = 0;
-  before(async () => {
-    sshd = await startSshd();
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  afterEach(async () => helper.unload());
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-    await sshd?.stop();
-  });
 
-  const server = (): FlowNode => ({ id: 'srv', type: 'esr-sftp-server', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, timeoutSec: 5 });
-  const credentials = () => ({ srv: { privateKey: sshd.encryptedKey, passphrase: sshd.passphrase } });
+  const server = (): FlowNode => ({ id: 'srv', type: 'esr-sftp-server', host: '127.0.0.1', port: ctx.sshd.port, username: ctx.sshd.username, root: ctx.sshd.root, hostFingerprint: ctx.sshd.fingerprint, timeoutSec: 5 });
+  const credentials = () => ({ srv: { privateKey: ctx.sshd.encryptedKey, passphrase: ctx.sshd.passphrase } });
   const fresh = () => {
     const folder = `Audit${++folderNo}-${process.pid}`;
-    fs.mkdirSync(path.join(sshd.root, folder, 'Out'), { recursive: true });
+    fs.mkdirSync(path.join(ctx.sshd.root, folder, 'Out'), { recursive: true });
     return folder;
   };
 
@@ -68,7 +60,7 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     const bad = 'GO_123_GDW_GOC_20261120_00000008.DAT';
     const retried = 'GO_123_GDW_GOC_20261120_00000009.DAT';
     const bytes: Record<string, Buffer> = { [good]: sentinelGo(good, true), [bad]: sentinelGo(bad, false), [retried]: sentinelGo(retried, true) };
-    for (const [name, b] of Object.entries(bytes)) fs.writeFileSync(path.join(sshd.root, folder, 'Out', name), b);
+    for (const [name, b] of Object.entries(bytes)) fs.writeFileSync(path.join(ctx.sshd.root, folder, 'Out', name), b);
     const logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'esr-audit-')), 'audit.jsonl');
     const flow: FlowNode[] = [
       server(),
@@ -109,7 +101,7 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     assert.equal(done.read.layout, 'go-gdw');
     assert.ok(done.read.errorCount > 0 && done.read.problems.INVALID_DATE > 0, 'the sentinel rows were rejected: counted by code');
     assert.deepEqual(done.period, { from: '2026-11-19T00:00:00', to: '2026-11-20T00:00:00' });
-    assert.equal(done.source.ledger, `${sshd.username}@127.0.0.1:${sshd.port}/${folder}/Out *.DAT`);
+    assert.equal(done.source.ledger, `${ctx.sshd.username}@127.0.0.1:${ctx.sshd.port}/${folder}/Out *.DAT`);
     assert.equal(events.find((m) => m.payload === done)?.topic, 'done');
 
     // The bad file (no trailer): esr-read fails it to Catch, the poller moves it to the error folder.
@@ -120,14 +112,14 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     assert.equal(failed.read.sound, false);
     assert.ok(failed.read.problems.MISSING_TRAILER >= 1, JSON.stringify(failed.read.problems));
     assert.deepEqual(failed.codes, ['MISSING_TRAILER'], 'the code the file failed with');
-    assert.ok(fs.existsSync(path.join(sshd.root, folder, 'Out', 'error', bad)));
+    assert.ok(fs.existsSync(path.join(ctx.sshd.root, folder, 'Out', 'error', bad)));
     assert.ok(caught.some((m) => m.filename === bad));
 
     // The retried file: its first delivery was lost, its claim timed out, the second was done.
     assert.deepEqual(of(retried).map((e) => [e.outcome, e.attempt, e.reason]), [['taken', 1, undefined], ['retried', 1, 'timeout'], ['taken', 2, undefined], ['done', 2, undefined]]);
     assert.equal(new Set(of(retried).map((e) => e.deliveryId)).size, 1, 'one delivery id for every delivery');
     assert.equal(of(retried)[3].sha256, sha(retried));
-    assert.ok(fs.existsSync(path.join(sshd.root, folder, 'Out', 'archive', retried)));
+    assert.ok(fs.existsSync(path.join(ctx.sshd.root, folder, 'Out', 'archive', retried)));
 
     // What happened to file X: the command line reads the JSON-lines log the file node wrote.
     await waitFor(() => fs.existsSync(logFile) && fs.readFileSync(logFile, 'utf8').trim().split('\n').length === events.length);
@@ -162,7 +154,7 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     const folder = fresh();
     const name = 'GO_123_GDW_GOC_20261120_00000007.DAT';
     const content = sentinelGo(name, true);
-    fs.writeFileSync(path.join(sshd.root, folder, 'Out', name), content);
+    fs.writeFileSync(path.join(ctx.sshd.root, folder, 'Out', name), content);
     const flow: FlowNode[] = [
       server(),
       { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'stream', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'delete', claimTimeoutMin: 10, maxAttempts: 3, wires: [['read']] },
@@ -184,8 +176,8 @@ describe('audit trail and missing-file watchdog in Node-RED', { skip: SSHD_SKIP 
     const empty = fresh();
     const filled = fresh();
     const arriving = fresh();
-    fs.writeFileSync(path.join(sshd.root, filled, 'Out', 'GO_123_GDW_GOC_20261120_00000007.DAT'), 'HDR~x\n');
-    fs.writeFileSync(path.join(sshd.root, arriving, 'Out', 'GO_123_GDW_GOC_20261120_00000008.DAT'), 'HDR~x\n');
+    fs.writeFileSync(path.join(ctx.sshd.root, filled, 'Out', 'GO_123_GDW_GOC_20261120_00000007.DAT'), 'HDR~x\n');
+    fs.writeFileSync(path.join(ctx.sshd.root, arriving, 'Out', 'GO_123_GDW_GOC_20261120_00000008.DAT'), 'HDR~x\n');
     // 00:00 every day: the deadline has always passed.
     const poller = (id: string, folder: string, stableSec = 0): FlowNode => ({ id, type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'buffer', intervalSec: 3600, stableSec, maxPerPoll: 10, after: 'archive', claimTimeoutMin: 10, maxAttempts: 3, expectBy: '00:00', expectDays: 'daily', expectTimeZone: 'Europe/London', wires: [[]] });
     const flow: FlowNode[] = [

@@ -3,13 +3,14 @@
  * cannot be read. esr-read says so within a second ("wire a stream to one node only", STREAM_COPIED) and the file is
  * handed back to the folder, not moved to the error folder — in a real Node-RED against a real sshd.
  */
-import { describe, it, before, after, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { goFile, goLine } from '../helpers';
-import { SSHD_SKIP, startSshd, type TestSshd } from '../support/sshd';
+import { SSHD_SKIP } from '../support/sshd';
+import { sshdAndRuntime } from '../support/sshd-runtime';
 import { collect, coreNode, NODE_RED_SKIP, helper, nodeFile, onTab, waitFor, type FlowNode, type RedNode } from '../support/node-red';
 import { handOut, takeStream, STREAM_COPIED, STREAM_USED } from '../../nodes/shared/streams';
 
@@ -40,24 +41,15 @@ describe('stream payloads are read by one node only', () => {
 });
 
 describe('a stream from esr-sftp-in wired to two nodes, in Node-RED', { skip: SSHD_SKIP || NODE_RED_SKIP }, () => {
-  let sshd: TestSshd;
-  before(async () => {
-    sshd = await startSshd();
-    await new Promise<void>((resolve) => helper.startServer(resolve));
-  });
-  afterEach(async () => helper.unload());
-  after(async () => {
-    await new Promise<void>((resolve) => helper.stopServer(resolve));
-    await sshd?.stop();
-  });
+  const ctx = sshdAndRuntime();
 
   it('esr-read gets the copy: a clear error within a second, and the file goes back to the folder, not to the error folder', async () => {
     const folder = 'Fanout';
-    fs.mkdirSync(path.join(sshd.root, folder, 'Out'), { recursive: true });
-    const local = (...p: string[]) => path.join(sshd.root, folder, 'Out', ...p);
+    fs.mkdirSync(path.join(ctx.sshd.root, folder, 'Out'), { recursive: true });
+    const local = (...p: string[]) => path.join(ctx.sshd.root, folder, 'Out', ...p);
     fs.writeFileSync(local(NAME), FILE);
     const flow: FlowNode[] = [
-      { id: 'srv', type: 'esr-sftp-server', host: '127.0.0.1', port: sshd.port, username: sshd.username, root: sshd.root, hostFingerprint: sshd.fingerprint, timeoutSec: 20 },
+      { id: 'srv', type: 'esr-sftp-server', host: '127.0.0.1', port: ctx.sshd.port, username: ctx.sshd.username, root: ctx.sshd.root, hostFingerprint: ctx.sshd.fingerprint, timeoutSec: 20 },
       // A node added first on the same wire (a debug or function node) gets the message itself; esr-read a copy.
       // One attempt only: a hand-back for a wiring fault is not an attempt, else the file would go to the error folder.
       { id: 'in', type: 'esr-sftp-in', server: 'srv', operation: 'poll', folder: `${folder}/Out`, folderType: 'str', glob: '*.DAT', output: 'stream', intervalSec: 3600, stableSec: 0, maxPerPoll: 10, after: 'archive', claimTimeoutMin: 10, maxAttempts: 1, wires: [['first', 'read', 'sent']] },
@@ -69,7 +61,7 @@ describe('a stream from esr-sftp-in wired to two nodes, in Node-RED', { skip: SS
       { id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['in', 'caught']] },
       { id: 'caught', type: 'helper' },
     ];
-    await helper.load([nodeFile('esr-sftp-server'), nodeFile('esr-sftp-in'), nodeFile('esr-read'), coreNode('function/10-function.js'), coreNode('common/25-catch.js')], onTab(flow), { srv: { privateKey: sshd.encryptedKey, passphrase: sshd.passphrase } });
+    await helper.load([nodeFile('esr-sftp-server'), nodeFile('esr-sftp-in'), nodeFile('esr-read'), coreNode('function/10-function.js'), coreNode('common/25-catch.js')], onTab(flow), { srv: { privateKey: ctx.sshd.encryptedKey, passphrase: ctx.sshd.passphrase } });
     const [sent, caught, records] = [collect('sent'), collect('caught'), collect('records')];
     await waitFor(() => sent.length === 1);
     const at = Date.now();
