@@ -19,7 +19,7 @@ import { defaultStore, stateStoreFor } from '../shared/state';
 import { messagesFor } from '../shared/messages';
 import { OwnStatus } from '../shared/status';
 import { limitError, limitFor } from '../shared/limits';
-import { confinedPath, localBase } from '../shared/local-path';
+import { confinedPath, inside, localBase } from '../shared/local-path';
 import { handOut } from '../shared/streams';
 import { type Body, finishedStream, MemoryBody, removeQuietly, removeStaleSpools, SpooledBody, spoolFolder, writeInPlace } from './spool';
 
@@ -223,12 +223,11 @@ export = function register(RED: NodeAPI): void {
     /** The local folder of output 'file', made if missing; refused outside the local base (PATH_OUTSIDE_BASE). */
     async function folderFor(): Promise<string> {
       const base = localBase(RED);
-      const named = path.resolve(base, config.folder || '.');
-      const rel = path.relative(base, named);
-      // Outside: refused by confinedPath, before anything is made there.
-      if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return confinedPath(base, config.folder || '.', (f) => t('errors.outsideBase', { folder: f }));
-      await fs.promises.mkdir(named, { recursive: true });
-      return confinedPath(base, config.folder || '.', (f) => t('errors.outsideBase', { folder: f }));
+      const folder = config.folder || '.';
+      const named = path.resolve(base, folder);
+      // Made only inside the base; confinedPath refuses one outside (checked again once links are resolved).
+      if (inside(base, named)) await fs.promises.mkdir(named, { recursive: true });
+      return confinedPath(base, folder, (f) => t('errors.outsideBase', { folder: f }));
     }
 
     node.on('input', (msg, send, done) => {

@@ -17,7 +17,8 @@ export function localBase(RED: NodeAPI): string {
   return typeof set === 'string' && set.trim() ? path.resolve(userDir, set.trim()) : path.resolve(userDir);
 }
 
-function inside(base: string, p: string): boolean {
+/** Whether `p` (absolute) names a place inside `base`, by name only (links are not resolved). */
+export function inside(base: string, p: string): boolean {
   const rel = path.relative(base, p);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }
